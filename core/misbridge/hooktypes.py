@@ -1,0 +1,224 @@
+"""The objects that cross the hook boundary between the core and an MIS plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from attrs import field, frozen
+
+from misbridge.model import Dataset
+
+if TYPE_CHECKING:
+    import httpx
+
+    from misbridge.source import SourceSchool
+
+__all__ = [
+    "CredentialField",
+    "ExtractContext",
+    "MisInfo",
+    "MisSession",
+    "PermissionCheck",
+    "Secret",
+    "SettingField",
+    "SimulatedSource",
+    "Simulator",
+]
+
+
+class Secret:
+    """A secret value (password, token, key) that never prints itself.
+
+    ``repr()``, ``str()`` and f-strings show ``***``; only :meth:`reveal` gives the
+    value, so a secret that leaks into a log line, an exception or a report shows
+    nothing. The logging redaction processor also masks every ``Secret`` it meets.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __format__(self, spec: str) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> Any:
+        # Pickling a secret would write it somewhere we do not control.
+        raise TypeError("a Secret cannot be pickled")
+
+
+@frozen
+class CredentialField:
+    """One credential an MIS needs, asked for at run time, never taken as an argument."""
+
+    name: str
+    prompt: str
+    env: str
+    required: bool = True
+
+
+@frozen
+class SettingField:
+    """One non-secret setting an MIS needs; the CLI turns it into ``--<name>``."""
+
+    name: str
+    help: str
+    default: str | None = None
+    required: bool = False
+    env: str | None = None
+
+
+@frozen
+class MisInfo:
+    """What an MIS plugin tells the core about itself (the ``mis_info`` hook).
+
+    ``name`` is the MIS id used on the command line and in the store (``"wonde"``);
+    two plugins may not claim the same name. ``simulator`` builds the plugin's
+    stand-in of its vendor for a :class:`~misbridge.source.SourceSchool`.
+    """
+
+    name: str
+    title: str
+    credentials: tuple[CredentialField, ...] = ()
+    settings: tuple[SettingField, ...] = ()
+    datasets: tuple[Dataset, ...] = tuple(Dataset)
+    simulator: Callable[..., Simulator] | None = None
+    docs_url: str | None = None
+
+
+@frozen
+class ExtractContext:
+    """Everything an extract hook needs besides the session.
+
+    ``transport`` is only set by tests and simulators: the plugin hands it to
+    :func:`misbridge.http.make_client`, so that its real HTTP code runs against an
+    in-process stand-in.
+    """
+
+    mis: str
+    settings: Mapping[str, str] = field(factory=dict)
+    credentials: Mapping[str, Secret] = field(factory=dict)
+    since: datetime | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+    on_total: Callable[[Dataset, int], None] | None = None
+
+    def setting(self, name: str, default: str | None = None) -> str | None:
+        value = self.settings.get(name)
+        return default if value in (None, "") else value
+
+    def require_setting(self, name: str) -> str:
+        from misbridge.errors import ConfigurationError
+
+        value = self.setting(name)
+        if value is None:
+            raise ConfigurationError(
+                f"{self.mis}: the setting {name!r} is required; pass --{name.replace('_', '-')} "
+                "or set it in the configuration",
+                mis=self.mis,
+                setting=name,
+            )
+        return value
+
+    def credential(self, name: str) -> Secret:
+        from misbridge.errors import ConfigurationError
+
+        secret = self.credentials.get(name)
+        if secret is None or not secret:
+            raise ConfigurationError(
+                f"{self.mis}: the credential {name!r} is missing; set it with "
+                f"'misbridge credentials set {self.mis}', its environment variable, or the prompt",
+                mis=self.mis,
+                credential=name,
+            )
+        return secret
+
+    def report_total(self, dataset: Dataset, total: int) -> None:
+        """Tell the progress display how many records a dataset will have, if known."""
+        if self.on_total is not None:
+            self.on_total(dataset, total)
+
+
+@runtime_checkable
+class MisSession(Protocol):
+    """What ``authenticate`` returns: an open connection the extract hooks use.
+
+    The pipeline always closes it when the extract ends, on success, error or
+    cancellation (SIMS: the reporter process is ended; HTTP: the pool is closed).
+    """
+
+    async def aclose(self) -> None: ...
+
+
+@frozen
+class PermissionCheck:
+    """The pre-flight result for one dataset: which permissions are missing.
+
+    ``missing`` names each permission exactly as the MIS administrator sees it
+    (a SIMS permission line, a Wonde scope, a Bromcom entity to tick), including
+    those a dataset needs through another dataset it depends on.
+    """
+
+    dataset: Dataset
+    missing: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+
+@frozen
+class SimulatedSource:
+    """How to reach a simulator: the settings, valid credentials and (in-process) transport."""
+
+    settings: Mapping[str, str]
+    credentials: Mapping[str, str]
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+class Simulator(Protocol):
+    """A plugin's stand-in for its vendor, serving one :class:`SourceSchool`.
+
+    HTTP simulators expose an ASGI ``app``; the core serves it in-process (tests) or on a
+    loopback port (demo, benchmarks). File or process simulators (SIMS) have ``app`` None.
+    """
+
+    school: SourceSchool
+
+    @property
+    def app(self) -> Any: ...
+
+    @property
+    def requests(self) -> int:
+        """How many requests (or process runs) the simulator has answered."""
+        ...
+
+    def source(self, base_url: str | None = None) -> SimulatedSource:
+        """Settings and credentials that reach this simulator (in-process if no URL)."""
+        ...
+
+    def wrong_credentials(self) -> Mapping[str, str]:
+        """Credentials this simulator refuses, for the authentication test."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,375 @@
+"""The one HTTP client every web-API plugin uses: retries, deadlines, limits, safety.
+
+One retry layer only (stamina, at the request level; the transport never retries):
+
+- 429 and 5xx answers, transport errors and timeouts are retried with exponential
+  backoff and full jitter, up to ``HttpPolicy.attempts``;
+- ``Retry-After`` (seconds or an HTTP date) is honoured up to ``max_retry_after``;
+  a longer wait fails at once with :class:`~misbridge.errors.RateLimitedError` rather
+  than being silently shortened;
+- each request, body included, has a wall-clock deadline (httpx's read timeout is per
+  chunk and does not bound a slow-drip answer);
+- requests in flight never exceed the connection pool (a semaphore of the same size);
+- bodies are read with a byte cap; a 200 answer that is not JSON (a maintenance page)
+  is an error, never an empty school;
+- requests go only to the hosts the plugin allows: a ``next`` link or redirect to
+  another host is refused before a byte (or the token) is sent there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import stamina
+import structlog
+from attrs import frozen
+
+from misbridge.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    RateLimitedError,
+    SourceError,
+    SourceFormatError,
+    SourceUnavailableError,
+)
+
+__all__ = ["HttpPolicy", "MisHttpClient", "parse_retry_after"]
+
+log = structlog.get_logger()
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@frozen
+class HttpPolicy:
+    """Limits for one MIS client; every figure is a setting, not a constant."""
+
+    attempts: int = 6
+    wait_initial: float = 0.5
+    wait_max: float = 30.0
+    max_retry_after: float = 900.0
+    request_deadline: float = 120.0
+    timeout: float = 30.0
+    concurrency: int = 8
+    max_body_bytes: int = 256 * 1024 * 1024
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> HttpPolicy:
+        """Read ``http_*`` overrides (as the CLI or a config file gives them)."""
+        base = cls()
+        kwargs: dict[str, Any] = {}
+        for name in (
+            "attempts",
+            "wait_initial",
+            "wait_max",
+            "max_retry_after",
+            "request_deadline",
+            "timeout",
+            "concurrency",
+            "max_body_bytes",
+        ):
+            raw = settings.get(f"http_{name}")
+            if raw not in (None, ""):
+                kind = type(getattr(base, name))
+                kwargs[name] = kind(raw)
+        return cls(**kwargs)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt; ``wait`` overrides the backoff when set."""
+
+    def __init__(self, error: SourceError, wait: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.wait = wait
+
+
+class MisHttpClient:
+    """An httpx client bound to one MIS host, with :class:`HttpPolicy` applied.
+
+    ``requests_sent`` counts every attempt (retries included), for tests and benchmarks.
+    """
+
+    def __init__(
+        self,
+        mis: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+        allowed_hosts: frozenset[str] | None = None,
+    ) -> None:
+        self.mis = mis
+        self.policy = policy or HttpPolicy()
+        base = httpx.URL(base_url)
+        if base.scheme not in ("https", "http") or not base.host:
+            raise SourceFormatError(f"{mis}: base URL must be an http(s) URL", mis=mis)
+        self.allowed_hosts = (allowed_hosts or frozenset()) | {base.host}
+        self._client = httpx.AsyncClient(
+            base_url=base,
+            headers=dict(headers or {}),
+            auth=auth,
+            transport=transport,
+            timeout=httpx.Timeout(self.policy.timeout),
+            limits=httpx.Limits(
+                max_connections=self.policy.concurrency,
+                max_keepalive_connections=self.policy.concurrency,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._slots = asyncio.Semaphore(self.policy.concurrency)
+        self.requests_sent = 0
+
+    async def __aenter__(self) -> MisHttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def check_url(self, url: str | httpx.URL) -> httpx.URL:
+        """The absolute URL of ``url``, refused if it points off the allowed hosts."""
+        target = (
+            self._client.base_url.join(url) if not str(url).startswith("http") else httpx.URL(url)
+        )
+        if target.host not in self.allowed_hosts or target.scheme != self._client.base_url.scheme:
+            raise SourceFormatError(
+                f"{self.mis}: refused to follow a link to {target.scheme}://{target.host}, "
+                "which is not the MIS host; the answer may have been tampered with",
+                mis=self.mis,
+                host=target.host,
+            )
+        return target
+
+    async def get_json(self, url: str | httpx.URL, params: Mapping[str, Any] | None = None) -> Any:
+        _, _, data = await self._send("GET", url, params=params, parse_json=True)
+        return data
+
+    async def post_json(self, url: str | httpx.URL, payload: Any) -> Any:
+        """POST for reads that are safe to repeat (a GraphQL query): retried like a GET."""
+        _, _, data = await self._send("POST", url, json_body=payload, parse_json=True)
+        return data
+
+    async def get_bytes(
+        self, url: str | httpx.URL, *, missing_ok: bool = False
+    ) -> tuple[bytes, str | None] | None:
+        """Raw bytes and media type; None for a 404 when ``missing_ok``."""
+        response, body, _ = await self._send("GET", url, allow={404} if missing_ok else None)
+        if response.status_code == 404:
+            return None
+        return body, response.headers.get("content-type")
+
+    async def _send(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        allow: set[int] | None = None,
+        parse_json: bool = False,
+    ) -> tuple[httpx.Response, bytes, Any]:
+        """Send one logical request with retries: the final response, body and JSON."""
+        target = self.check_url(url)
+        policy = self.policy
+
+        def backoff(exc: Exception) -> bool | float:
+            if not isinstance(exc, _Retryable):
+                return False
+            return exc.wait if exc.wait is not None else True
+
+        try:
+            async for attempt in stamina.retry_context(
+                on=backoff,
+                attempts=policy.attempts,
+                timeout=None,
+                wait_initial=policy.wait_initial,
+                wait_max=policy.wait_max,
+                wait_jitter=policy.wait_initial,
+            ):
+                with attempt:
+                    response, body = await self._attempt(method, target, params, json_body, allow)
+                    data = self._decode_json(response, body) if parse_json else None
+                    return response, body, data
+        except _Retryable as exc:
+            raise exc.error from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        method: str,
+        target: httpx.URL,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        allow: set[int] | None,
+    ) -> tuple[httpx.Response, bytes]:
+        path = target.path
+        async with self._slots:
+            self.requests_sent += 1
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self.policy.request_deadline):
+                    request = self._client.build_request(
+                        method, target, params=params, json=json_body
+                    )
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        body = await self._read_capped(response)
+                    finally:
+                        await response.aclose()
+            except TimeoutError:
+                raise _Retryable(
+                    SourceUnavailableError(
+                        f"{self.mis}: {method} {path} took longer than "
+                        f"{self.policy.request_deadline:g}s and was abandoned",
+                        mis=self.mis,
+                        path=path,
+                    )
+                ) from None
+            except httpx.TransportError as exc:
+                raise _Retryable(
+                    SourceUnavailableError(
+                        f"{self.mis}: {method} {path} failed: {type(exc).__name__}",
+                        mis=self.mis,
+                        path=path,
+                    )
+                ) from None
+        status = response.status_code
+        log.debug(
+            "http.response",
+            mis=self.mis,
+            method=method,
+            path=path,
+            status=status,
+            seconds=round(time.monotonic() - started, 3),
+        )
+        if allow and status in allow:
+            return response, body
+        if status in RETRY_STATUSES:
+            self._raise_retryable(method, path, response)
+        if status == 401:
+            raise AuthenticationError(
+                f"{self.mis}: the MIS refused the credentials (HTTP 401 on {path}); "
+                "check the token or password stored for this MIS",
+                mis=self.mis,
+                path=path,
+            )
+        if status == 403:
+            raise PermissionDeniedError(
+                f"{self.mis}: access denied to {path} (HTTP 403); "
+                "the school has not granted this data to the application",
+                missing=(path,),
+                mis=self.mis,
+                path=path,
+            )
+        if status >= 400:
+            raise SourceFormatError(
+                f"{self.mis}: {method} {path} answered HTTP {status}",
+                mis=self.mis,
+                path=path,
+                status=status,
+                body=body[:500].decode("utf-8", "replace"),
+            )
+        if 300 <= status < 400:
+            raise SourceFormatError(
+                f"{self.mis}: {method} {path} answered a redirect (HTTP {status}); "
+                "redirects are not followed, check the base URL",
+                mis=self.mis,
+                path=path,
+            )
+        return response, body
+
+    def _raise_retryable(self, method: str, path: str, response: httpx.Response) -> None:
+        status = response.status_code
+        wait = parse_retry_after(response.headers.get("retry-after"))
+        if wait is not None and wait > self.policy.max_retry_after:
+            raise RateLimitedError(
+                f"{self.mis}: the MIS asked us to wait {wait:.0f}s before retrying {path}, "
+                f"more than the {self.policy.max_retry_after:.0f}s allowed; run the extract "
+                "later or raise http_max_retry_after",
+                retry_after=wait,
+                mis=self.mis,
+                path=path,
+            )
+        log.info("http.retry", mis=self.mis, path=path, status=status, retry_after=wait)
+        error: SourceError
+        if status == 429:
+            error = RateLimitedError(
+                f"{self.mis}: still rate limited on {path} after "
+                f"{self.policy.attempts} attempts; run the extract later",
+                retry_after=wait,
+                mis=self.mis,
+                path=path,
+            )
+        else:
+            error = SourceUnavailableError(
+                f"{self.mis}: {method} {path} still failing with HTTP {status} after "
+                f"{self.policy.attempts} attempts; the MIS may be down, try again later",
+                mis=self.mis,
+                path=path,
+                status=status,
+            )
+        raise _Retryable(error, wait)
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.policy.max_body_bytes:
+                raise SourceFormatError(
+                    f"{self.mis}: answer from {response.request.url.path} is larger than "
+                    f"{self.policy.max_body_bytes} bytes and was refused",
+                    mis=self.mis,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode_json(self, response: httpx.Response, body: bytes) -> Any:
+        path = response.request.url.path
+        media = response.headers.get("content-type", "")
+        try:
+            if "json" not in media:
+                raise ValueError(media)
+            return json.loads(body)
+        except ValueError:
+            # A maintenance page with status 200 is an outage, not an empty school.
+            raise _Retryable(
+                SourceUnavailableError(
+                    f"{self.mis}: {path} answered {media or 'no content type'} instead of JSON "
+                    "(a maintenance page?); nothing was read, try again later",
+                    mis=self.mis,
+                    path=path,
+                )
+            ) from None

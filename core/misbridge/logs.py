@@ -1,0 +1,102 @@
+"""Logging: redaction for every log line, and the CLI's one-time configuration.
+
+Library code only ever calls ``structlog.get_logger()``. Only the CLI (or an
+integrator's application) calls :func:`configure_logging`. The :func:`redact`
+processor runs last before rendering, so it also sees what context variables and the
+exception renderer added; exception renderers never print local variables, which is
+where passwords live.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from misbridge.hooktypes import Secret
+
+__all__ = ["REDACTED", "configure_logging", "processors", "redact"]
+
+REDACTED = "***"
+
+#: Keys whose values are secrets wherever they appear, at any depth.
+SECRET_KEY = re.compile(
+    r"(pass(word|wd|phrase)?|secret|token|authori[sz]ation|cookie|api[_-]?key|"
+    r"private[_-]?key|retrieval[_-]?key|credential|applicationsecret|signature)",
+    re.IGNORECASE,
+)
+
+#: Values that look like secrets even under an innocent key (Basic/Bearer headers).
+SECRET_VALUE = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+
+#: Switches on a command line that carry a secret (SIMS CommandReporter).
+SECRET_SWITCH = re.compile(r"(/PASSWORD:)(\"[^\"]*\"|\S+)", re.IGNORECASE)
+
+
+def _scrub(value: Any, depth: int = 0) -> Any:
+    if depth > 8:
+        return value
+    if isinstance(value, Secret):
+        return REDACTED
+    if isinstance(value, str):
+        value = SECRET_VALUE.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
+        return SECRET_SWITCH.sub(lambda m: f"{m.group(1)}{REDACTED}", value)
+    if isinstance(value, Mapping):
+        return {
+            k: (REDACTED if isinstance(k, str) and SECRET_KEY.search(k) else _scrub(v, depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scrub(v, depth + 1) for v in value)
+    return value
+
+
+def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask secrets by key, by type and by shape, at any depth."""
+    for key in list(event):
+        if SECRET_KEY.search(key):
+            event[key] = REDACTED
+        else:
+            event[key] = _scrub(event[key])
+    return event
+
+
+def processors(json_output: bool) -> list[Any]:
+    """The processor chain the CLI uses; public so integrators can reuse it."""
+    chain: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if json_output:
+        chain.append(
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            )
+        )
+        chain += [redact, structlog.processors.JSONRenderer()]
+    else:
+        chain += [
+            redact,
+            structlog.dev.ConsoleRenderer(
+                colors=False,
+                exception_formatter=structlog.dev.plain_traceback,
+            ),
+        ]
+    return chain
+
+
+def configure_logging(
+    *, json_output: bool = False, level: int = logging.INFO, stream: TextIO | None = None
+) -> None:
+    """Configure structlog for an application. Libraries must never call this."""
+    structlog.configure(
+        processors=processors(json_output),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )

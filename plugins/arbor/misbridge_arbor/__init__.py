@@ -1,0 +1,1 @@
+"""misbridge plugin for arbor: being written (see issues)."""

@@ -1,0 +1,1 @@
+"""misbridge plugin for bromcom: being written (see issues)."""

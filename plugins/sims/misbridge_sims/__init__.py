@@ -1,0 +1,1 @@
+"""misbridge plugin for sims: being written (see issues)."""

@@ -1,0 +1,1 @@
+"""misbridge plugin for wonde: being written (see issues)."""
