@@ -1,0 +1,370 @@
+"""The shared benchmark harness: one MIS plugin against its own simulator, on loopback.
+
+A bench script describes a :class:`BenchCase` and calls :func:`run_case`, which
+
+1. builds the deterministic sample school (``misbridge.testing.sample_school``);
+2. asks the plugin's ``MisInfo.simulator`` for a stand-in serving it, with an injected
+   latency per request (``FaultInjector``), and serves it on a loopback port;
+3. runs the real pipeline twice in this process against the same simulator: *ours*
+   (the plugin's default settings, datasets fetched concurrently) and the *baseline*
+   (``baseline_settings`` plus ``concurrent_datasets=False``: the way the vendors'
+   official clients work, one page after another, one dataset after another);
+4. measures each run: wall time, requests answered, CPU, peak memory, records/s;
+5. compares the wall time with the *critical path*: the longest chain of requests
+   that must wait for one another, times the latency. No client can beat it, so
+   ``wall / critical`` says how much of the achievable speed is left on the table.
+
+Nothing here knows about a particular MIS. Benchmarks are never part of the test run's
+pass/fail: they print figures (and JSON with ``--json``) for people to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from attrs import asdict, evolve, field, frozen
+
+from misbridge.model import Dataset
+from misbridge.source import SourceSchool
+
+__all__ = [
+    "BenchCase",
+    "BenchReport",
+    "RunFigures",
+    "main",
+    "print_report",
+    "run_case",
+]
+
+
+@frozen
+class BenchCase:
+    """One benchmark: which MIS, how big a school, how slow a network.
+
+    ``critical_path(school)`` returns the number of requests in the longest chain of
+    requests that must wait for each other (authentication, then a count, then a page
+    ...); the harness multiplies it by ``latency``. ``baseline_settings`` are the
+    plugin settings that make it work like the official clients (e.g. follow ``next``
+    one page at a time). ``settings`` apply to both runs; ``simulator_options`` go to the
+    simulator factory.
+    """
+
+    mis: str
+    students: int = 2000
+    staff: int = 150
+    latency: float = 0.040
+    critical_path: Callable[[SourceSchool], int] | None = None
+    baseline_settings: Mapping[str, str] = field(factory=dict)
+    settings: Mapping[str, str] = field(factory=dict)
+    simulator_options: Mapping[str, Any] = field(factory=dict)
+    datasets: tuple[Dataset, ...] | None = None
+    seed: int = 0
+    warmup: bool = True
+
+
+@frozen
+class RunFigures:
+    """What one extract cost."""
+
+    label: str
+    ok: bool
+    wall_s: float
+    requests: int
+    cpu_s: float
+    client_cpu_s: float
+    peak_mb: float
+    records: int
+    records_per_s: float
+    datasets: Mapping[str, str]
+    message: str | None = None
+
+
+@frozen
+class BenchReport:
+    case: BenchCase
+    school: Mapping[str, int]
+    ours: RunFigures
+    baseline: RunFigures
+    critical_requests: int | None
+    critical_s: float | None
+
+    @property
+    def wall_over_critical(self) -> float | None:
+        if not self.critical_s:
+            return None
+        return self.ours.wall_s / self.critical_s
+
+    @property
+    def speedup(self) -> float:
+        """How many times faster ours is than the official clients' way."""
+        return self.baseline.wall_s / self.ours.wall_s if self.ours.wall_s else 0.0
+
+    @property
+    def same_records(self) -> bool:
+        """Both runs must read the same data, or the comparison means nothing."""
+        return self.ours.records == self.baseline.records
+
+    def as_dict(self) -> dict[str, Any]:
+        case = {k: v for k, v in asdict(self.case).items() if k != "critical_path"}
+        return {
+            "case": case,
+            "school": dict(self.school),
+            "critical_path_requests": self.critical_requests,
+            "critical_path_s": self.critical_s,
+            "wall_over_critical": self.wall_over_critical,
+            "speedup_vs_baseline": self.speedup,
+            "same_records": self.same_records,
+            "ours": asdict(self.ours),
+            "baseline": asdict(self.baseline),
+        }
+
+
+class _PeakRss:
+    """Samples this process's resident memory in a thread; the peak above the start.
+
+    RSS sampling, not tracemalloc: tracemalloc slows every allocation several times,
+    which would distort the wall and CPU times measured in the same run.
+    """
+
+    def __init__(self, interval: float = 0.005) -> None:
+        import psutil
+
+        self._proc = psutil.Process(os.getpid())
+        self._interval = interval
+        self._stop = threading.Event()
+        self.start_rss = self._proc.memory_info().rss
+        self.peak_rss = self.start_rss
+        self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> _PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
+
+    @property
+    def peak_mb(self) -> float:
+        return (self.peak_rss - self.start_rss) / (1024 * 1024)
+
+
+def _mis_info(mis: str, pm: Any) -> Any:
+    for info in pm.hook.mis_info():
+        if info.name == mis:
+            return info
+    raise SystemExit(f"no installed plugin serves the MIS {mis!r}")
+
+
+def _run_once(
+    label: str,
+    case: BenchCase,
+    *,
+    settings: Mapping[str, str],
+    credentials: Mapping[str, str],
+    concurrent: bool,
+    simulator: Any,
+    pm: Any,
+) -> RunFigures:
+    from misbridge.pipeline import extract_async
+
+    gc.collect()
+    before_requests = simulator.requests
+    error: str | None = None
+    result: Any = None
+    with _PeakRss() as rss:
+        cpu0, thread0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
+        try:
+            result = asyncio.run(
+                extract_async(
+                    case.mis,
+                    settings=dict(settings),
+                    credentials=dict(credentials),
+                    datasets=case.datasets,
+                    concurrent_datasets=concurrent,
+                    pm=pm,
+                )
+            )
+        except Exception as exc:  # a benchmark reports a failed run, it does not crash
+            error = f"{type(exc).__name__}: {exc}"
+        wall = time.perf_counter() - wall0
+        cpu, client_cpu = time.process_time() - cpu0, time.thread_time() - thread0
+    outcomes: dict[str, str] = {}
+    records = 0
+    ok = False
+    if result is not None:
+        ok = bool(result.ok)
+        for dataset, outcome in result.outcomes.items():
+            outcomes[str(dataset)] = str(outcome.status)
+            records += int(outcome.records)
+        if not ok:
+            error = (
+                "; ".join(f"{d}: {o.message}" for d, o in result.outcomes.items() if o.message)
+                or "a dataset did not complete"
+            )
+    return RunFigures(
+        label=label,
+        ok=ok,
+        wall_s=wall,
+        requests=simulator.requests - before_requests,
+        cpu_s=cpu,
+        client_cpu_s=client_cpu,
+        peak_mb=rss.peak_mb,
+        records=records,
+        records_per_s=records / wall if wall else 0.0,
+        datasets=outcomes,
+        message=error,
+    )
+
+
+@contextmanager
+def _served(simulator: Any) -> Iterator[Any]:
+    from misbridge.simulation import serve_loopback
+
+    try:
+        if simulator.app is None:  # a file or process simulator: nothing to serve
+            yield simulator.source()
+        else:
+            with serve_loopback(simulator.app) as base_url:
+                yield simulator.source(base_url)
+    finally:
+        simulator.close()
+
+
+def run_case(case: BenchCase) -> BenchReport:
+    """Run ours and the baseline against one simulator on loopback; see the module doc."""
+    from misbridge.plugins import get_plugin_manager
+    from misbridge.testing import sample_school
+
+    pm = get_plugin_manager()
+    info = _mis_info(case.mis, pm)
+    if info.simulator is None:
+        raise SystemExit(f"the {case.mis} plugin ships no simulator to benchmark against")
+    school = sample_school(seed=case.seed, students=case.students, staff=case.staff)
+    simulator = info.simulator(school, latency=case.latency, **dict(case.simulator_options))
+    sizes = {d.value: len(school.records(d)) for d in Dataset}
+    sizes["groups_only"] = len(school.groups)
+    sizes["memberships"] = len(school.memberships)
+    with _served(simulator) as source:
+        common = {**source.settings, **case.settings}
+        if case.warmup:
+            # Imports, first connections and code paths warm up on a throwaway run.
+            _run_once(
+                "warmup",
+                case,
+                settings=common,
+                credentials=source.credentials,
+                concurrent=True,
+                simulator=simulator,
+                pm=pm,
+            )
+        ours = _run_once(
+            "ours",
+            case,
+            settings=common,
+            credentials=source.credentials,
+            concurrent=True,
+            simulator=simulator,
+            pm=pm,
+        )
+        baseline = _run_once(
+            "baseline",
+            case,
+            settings={**common, **case.baseline_settings},
+            credentials=source.credentials,
+            concurrent=False,
+            simulator=simulator,
+            pm=pm,
+        )
+    critical_requests = case.critical_path(school) if case.critical_path else None
+    return BenchReport(
+        case=case,
+        school=sizes,
+        ours=ours,
+        baseline=baseline,
+        critical_requests=critical_requests,
+        critical_s=critical_requests * case.latency if critical_requests is not None else None,
+    )
+
+
+def _fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def print_report(report: BenchReport, stream: Any = None) -> None:
+    """Print the figures as a plain table (copyable into a report or an issue)."""
+    out = stream or sys.stdout
+    case = report.case
+    school = ", ".join(f"{k} {v}" for k, v in report.school.items() if v)
+    print(
+        f"{case.mis}: sample school seed {case.seed} ({school}); "
+        f"latency {case.latency * 1000:.0f} ms per request",
+        file=out,
+    )
+    header = f"{'run':<9}{'wall s':>9}{'requests':>10}{'CPU s':>8}{'client CPU s':>14}"
+    header += f"{'peak MB':>9}{'records':>9}{'records/s':>11}  status"
+    print(header, file=out)
+    for run in (report.ours, report.baseline):
+        status = "ok" if run.ok else f"FAILED: {run.message}"
+        print(
+            f"{run.label:<9}{run.wall_s:>9.2f}{run.requests:>10}{run.cpu_s:>8.2f}"
+            f"{run.client_cpu_s:>14.2f}{run.peak_mb:>9.1f}{run.records:>9}"
+            f"{run.records_per_s:>11.0f}  {status}",
+            file=out,
+        )
+    chain = "n/a" if report.critical_requests is None else str(report.critical_requests)
+    print(
+        f"critical path: {chain}"
+        f" requests = {_fmt(report.critical_s, 2, ' s')}; "
+        f"wall / critical path: {_fmt(report.wall_over_critical)}; "
+        f"speed-up vs baseline: {report.speedup:.2f}x",
+        file=out,
+    )
+    if not report.same_records:
+        print(
+            f"WARNING: the runs read different record counts ({report.ours.records} vs "
+            f"{report.baseline.records}); the comparison is not like for like",
+            file=out,
+        )
+
+
+def main(case: BenchCase, argv: Sequence[str] | None = None) -> BenchReport:
+    """A bench script's command line: size, latency and output overrides for ``case``."""
+    parser = argparse.ArgumentParser(description=f"Benchmark the {case.mis} plugin.")
+    parser.add_argument("--students", type=int, default=case.students)
+    parser.add_argument("--staff", type=int, default=case.staff)
+    parser.add_argument("--latency-ms", type=float, default=case.latency * 1000)
+    parser.add_argument("--seed", type=int, default=case.seed)
+    parser.add_argument("--no-warmup", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    case = evolve(
+        case,
+        students=args.students,
+        staff=args.staff,
+        latency=args.latency_ms / 1000,
+        seed=args.seed,
+        warmup=case.warmup and not args.no_warmup,
+    )
+    report = run_case(case)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        print_report(report)
+    return report
