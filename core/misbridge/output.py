@@ -1,0 +1,114 @@
+"""An extract's output folder: one JSON Lines file per dataset, errors and summary.
+
+Layout of ``--out DIR``::
+
+    DIR/years.jsonl, staff.jsonl, students.jsonl, groups.jsonl, ...
+        one line per accepted record: {"type": "Student", "record": {...}}
+    DIR/errors.jsonl   one line per RecordError
+    DIR/summary.json   per-dataset outcomes and counts (no personal data)
+
+Files are written to a temporary name and renamed when the extract ends, so a folder
+never holds a half-written dataset under its final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from misbridge.convert import from_plain, to_plain, type_named
+from misbridge.errors import RecordError
+from misbridge.model import Dataset
+from misbridge.result import DatasetOutcome, ExtractResult, ModelRecord, OutcomeStatus
+
+__all__ = ["JsonlSink", "read_extract", "write_extract_files"]
+
+
+class JsonlSink:
+    """A :class:`~misbridge.pipeline.RecordSink` writing ``<dataset>.jsonl`` files."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._files: dict[Dataset, IO[str]] = {}
+
+    def write(self, dataset: Dataset, record: ModelRecord) -> None:
+        handle = self._files.get(dataset)
+        if handle is None:
+            path = self.folder / f".{dataset.value}.jsonl.part"
+            handle = self._files[dataset] = _private_open(path)
+        line = {"type": type(record).__name__, "record": to_plain(record)}
+        handle.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    def close(self) -> list[Path]:
+        """Close every file and move it to its final name."""
+        done = []
+        for dataset, handle in self._files.items():
+            handle.close()
+            final = self.folder / f"{dataset.value}.jsonl"
+            os.replace(self.folder / f".{dataset.value}.jsonl.part", final)
+            done.append(final)
+        self._files.clear()
+        return done
+
+
+def _private_open(path: Path) -> IO[str]:
+    # Pupils' data: owner-only from the first byte.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+def write_extract_files(result: ExtractResult, folder: Path) -> list[Path]:
+    """Write ``errors.jsonl`` and ``summary.json`` (records were streamed by the sink)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    errors_path = folder / "errors.jsonl"
+    with _private_open(errors_path) as handle:
+        for error in result.errors:
+            handle.write(json.dumps(error.as_dict(), ensure_ascii=False) + "\n")
+    summary_path = folder / "summary.json"
+    with _private_open(summary_path) as handle:
+        json.dump(result.summary(), handle, indent=2)
+    return [errors_path, summary_path]
+
+
+def _lines(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except ValueError as exc:
+                    raise ValueError(f"{path.name} line {number} is not JSON: {exc}") from None
+
+
+def read_extract(folder: Path) -> ExtractResult:
+    """Read an extract folder back into an :class:`ExtractResult` (records included)."""
+    from datetime import datetime
+
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    result = ExtractResult(
+        mis=summary["mis"],
+        started=datetime.fromisoformat(summary["started"]),
+        finished=datetime.fromisoformat(summary["finished"]) if summary.get("finished") else None,
+    )
+    for name, data in summary["datasets"].items():
+        dataset = Dataset(name)
+        result.outcomes[dataset] = DatasetOutcome(
+            dataset,
+            OutcomeStatus(data["status"]),
+            data.get("records", 0),
+            data.get("rejected", 0),
+            data.get("message"),
+        )
+        path = folder / f"{name}.jsonl"
+        if path.exists():
+            result.records[dataset] = [
+                from_plain(line["record"], type_named(line["type"])) for line in _lines(path)
+            ]
+    errors_path = folder / "errors.jsonl"
+    if errors_path.exists():
+        result.errors = [RecordError.from_dict(line) for line in _lines(errors_path)]
+    return result

@@ -1,0 +1,241 @@
+"""The extract pipeline: authenticate, stream every dataset, normalise, validate, sink.
+
+This is the library's main entry point::
+
+    import misbridge
+    result = misbridge.extract("wonde", settings={"school_id": "A1"},
+                               credentials={"token": "..."})
+    result.outcomes, result.errors, result.of(misbridge.Dataset.STUDENTS)
+
+Datasets run concurrently, each as its own task: one failing dataset is reported as
+failed (or partial, if it stopped part-way) and the others still complete. Records
+stream through normalisation and validation one at a time into a sink and, unless
+``collect=False``, into the result; a record with an error-severity
+:class:`~misbridge.errors.RecordError` is reported and not passed on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from misbridge.errors import MisbridgeError, PermissionDeniedError, RecordError, Severity
+from misbridge.hooktypes import ExtractContext, MisSession, Secret
+from misbridge.model import Dataset, Student
+from misbridge.normalise import Normaliser, NormaliseSettings
+from misbridge.plugins import MisHooks, Plugins, get_plugin_manager
+from misbridge.result import DatasetOutcome, ExtractResult, ModelRecord, OutcomeStatus
+from misbridge.validate import Validator
+
+__all__ = ["DEFAULT_DATASETS", "RecordSink", "extract", "extract_async"]
+
+log = structlog.get_logger()
+
+#: What an extract reads unless asked otherwise: photos and exam results are opt-in.
+DEFAULT_DATASETS = (Dataset.YEARS, Dataset.STAFF, Dataset.STUDENTS, Dataset.GROUPS)
+
+ProgressCallback = Callable[[Dataset, int], None]
+
+
+class RecordSink(Protocol):
+    """Where accepted records go as they stream (JSON Lines files, a store)."""
+
+    def write(self, dataset: Dataset, record: ModelRecord) -> None: ...
+
+
+def _as_secrets(credentials: Mapping[str, str | Secret] | None) -> dict[str, Secret]:
+    return {
+        name: value if isinstance(value, Secret) else Secret(value)
+        for name, value in (credentials or {}).items()
+    }
+
+
+def _datasets(asked: Iterable[Dataset | str] | None) -> tuple[Dataset, ...]:
+    if asked is None:
+        return DEFAULT_DATASETS
+    return tuple(dict.fromkeys(Dataset(d) for d in asked))
+
+
+class _Run:
+    """One extract's shared state: the result being built and the per-record steps."""
+
+    def __init__(
+        self,
+        mis: str,
+        normaliser: Normaliser,
+        validator: Validator,
+        sink: RecordSink | None,
+        collect: bool,
+        on_record: ProgressCallback | None,
+    ) -> None:
+        self.result = ExtractResult(mis=mis, started=datetime.now(UTC))
+        self.normaliser = normaliser
+        self.validator = validator
+        self.sink = sink
+        self.collect = collect
+        self.on_record = on_record
+        self.upns: dict[str, str] = {}
+
+    def accept(self, dataset: Dataset, source: object) -> bool:
+        """Normalise and validate one source record; True when it was passed on."""
+        model, errors = self.normaliser.normalise(dataset, source)  # type: ignore[arg-type]
+        if model is not None:
+            errors = [*errors, *self.validator.validate(dataset, model)]
+            if isinstance(model, Student) and model.upn:
+                errors += self._duplicate_upn(model)
+        if errors:
+            self.result.errors.extend(errors)
+        if model is None or any(e.severity is Severity.ERROR for e in errors):
+            return False
+        if self.sink is not None:
+            self.sink.write(dataset, model)
+        if self.collect:
+            self.result.records.setdefault(dataset, []).append(model)
+        return True
+
+    def _duplicate_upn(self, student: Student) -> list[RecordError]:
+        upn = student.upn or ""
+        first = self.upns.setdefault(upn, student.mis_id)
+        if first == student.mis_id:
+            return []
+        return [
+            RecordError(
+                dataset=Dataset.STUDENTS.value,
+                mis_id=student.mis_id,
+                field="upn",
+                code="MB1520",
+                message=(
+                    f"{self.result.mis}: UPN of student {student.mis_id} is also held by student "
+                    f"{first}; correct the UPN in the MIS so that each pupil has their own"
+                ),
+                record_label=f"MIS id {student.mis_id}",
+                mis=self.result.mis,
+            )
+        ]
+
+    async def run_dataset(
+        self, hooks: MisHooks, dataset: Dataset, session: MisSession, context: ExtractContext
+    ) -> None:
+        accepted = rejected = seen = 0
+        status, message = OutcomeStatus.COMPLETE, None
+        try:
+            stream = hooks.extract(dataset, session, context)
+            if stream is None:
+                status = OutcomeStatus.UNSUPPORTED
+                message = f"{self.result.mis} does not offer the {dataset.value} dataset"
+            else:
+                async for record in stream:
+                    seen += 1
+                    if self.accept(dataset, record):
+                        accepted += 1
+                    else:
+                        rejected += 1
+                    if self.on_record is not None:
+                        self.on_record(dataset, seen)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            status = OutcomeStatus.PARTIAL if seen else OutcomeStatus.FAILED
+            message = _describe(exc)
+            log.warning(
+                "dataset.failed",
+                mis=self.result.mis,
+                dataset=dataset.value,
+                status=status.value,
+                records=seen,
+                error=type(exc).__name__,
+            )
+        self.result.outcomes[dataset] = DatasetOutcome(dataset, status, accepted, rejected, message)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, PermissionDeniedError) and exc.missing:
+        return f"{exc.message} (missing: {', '.join(exc.missing)})"
+    if isinstance(exc, MisbridgeError):
+        return exc.message
+    # A plugin bug: name the type, not the message, which could hold anything.
+    return f"internal error in the plugin ({type(exc).__name__}); see the log"
+
+
+async def extract_async(
+    mis: str,
+    *,
+    settings: Mapping[str, str] | None = None,
+    credentials: Mapping[str, str | Secret] | None = None,
+    datasets: Iterable[Dataset | str] | None = None,
+    since: datetime | None = None,
+    profile: str = "roster",
+    normalise_settings: NormaliseSettings | None = None,
+    transport: object | None = None,
+    concurrent_datasets: bool = True,
+    sink: RecordSink | None = None,
+    collect: bool = True,
+    on_record: ProgressCallback | None = None,
+    on_total: ProgressCallback | None = None,
+    pm: Plugins | None = None,
+) -> ExtractResult:
+    """Extract, normalise and validate one school from one MIS.
+
+    :param mis: the MIS name (``misbridge plugins`` lists them).
+    :param settings: the MIS plugin's settings (base URL, school id, ...).
+    :param credentials: its credentials; plain strings are wrapped in :class:`Secret`.
+    :param datasets: which datasets to read (default :data:`DEFAULT_DATASETS`).
+    :param since: only changes since then, where the MIS supports incremental reads.
+    :param profile: the validation profile (``"roster"`` or ``"account-sync"``).
+    :param transport: an ``httpx`` transport, only for simulators and tests.
+    :param concurrent_datasets: run datasets at once (default) or one after another.
+    :param sink: receives every accepted record as it streams.
+    :param collect: keep accepted records in the result (turn off for large trusts).
+    :raises AuthenticationError: the MIS refused the credentials; nothing was read.
+    :raises UnknownMisError: no installed plugin serves ``mis``.
+    """
+    plugins = pm or get_plugin_manager()
+    hooks = plugins.for_mis(mis)
+    context = ExtractContext(
+        mis=mis,
+        settings=dict(settings or {}),
+        credentials=_as_secrets(credentials),
+        since=since,
+        transport=transport,  # type: ignore[arg-type]
+        on_total=on_total,
+    )
+    run = _Run(
+        mis,
+        Normaliser(normalise_settings or NormaliseSettings(), mis=mis),
+        Validator(profile, mis=mis),
+        sink,
+        collect,
+        on_record,
+    )
+    wanted = _datasets(datasets)
+    log.info("extract.start", mis=mis, datasets=[d.value for d in wanted])
+    session = await hooks.authenticate(context)
+    try:
+        if concurrent_datasets:
+            async with asyncio.TaskGroup() as group:
+                for dataset in wanted:
+                    group.create_task(run.run_dataset(hooks, dataset, session, context))
+        else:
+            for dataset in wanted:
+                await run.run_dataset(hooks, dataset, session, context)
+    finally:
+        await session.aclose()
+    run.result.outcomes = {d: run.result.outcomes[d] for d in wanted}
+    run.result.finished = datetime.now(UTC)
+    log.info(
+        "extract.finished",
+        mis=mis,
+        ok=run.result.ok,
+        errors=len(run.result.errors),
+        outcomes={d.value: o.status.value for d, o in run.result.outcomes.items()},
+    )
+    return run.result
+
+
+def extract(mis: str, **kwargs: object) -> ExtractResult:
+    """Blocking form of :func:`extract_async` (same arguments)."""
+    return asyncio.run(extract_async(mis, **kwargs))  # type: ignore[arg-type]

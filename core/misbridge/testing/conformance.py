@@ -1,0 +1,230 @@
+"""The conformance suite every MIS plugin runs against its simulator.
+
+Subclass :class:`ConformanceSuite` in the plugin's tests::
+
+    from misbridge.testing.conformance import ConformanceSuite
+
+    class TestConformance(ConformanceSuite):
+        mis = "wonde"
+        # Fields Wonde's wire format cannot carry (mis-apis.md 1.3: no membership dates).
+        unsupported = frozenset({"Membership.start", "Membership.end"})
+
+It checks, through the plugin's real code and its simulator:
+
+- *extract(simulate(school)) equals school*: every record of every dataset the plugin
+  offers equals, field by field, what the shared normaliser and validator make of the
+  sample school itself, for the sample school and for generated schools (hypothesis);
+  ``unsupported`` names the ``"Type.field"`` values (or whole ``"Type"``) the vendor
+  cannot carry, which are blanked on both sides;
+- the same records are rejected, with the same error codes and fields;
+- wrong credentials raise :class:`~misbridge.errors.AuthenticationError`;
+- a dataset the account may not read is named by ``check_permissions`` and fails
+  alone, while the other datasets complete;
+- extract hooks stream: they return asynchronous iterators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, ClassVar
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from misbridge.errors import AuthenticationError, RecordError
+from misbridge.hooktypes import ExtractContext, Secret, Simulator
+from misbridge.model import Dataset
+from misbridge.normalise import Normaliser, NormaliseSettings
+from misbridge.pipeline import _Run, extract_async
+from misbridge.plugins import Plugins, get_plugin_manager
+from misbridge.result import ExtractResult, ModelRecord, OutcomeStatus
+from misbridge.source import SourceSchool
+from misbridge.testing.compare import blank_fields, diff_records
+from misbridge.testing.school import sample_school
+from misbridge.validate import Validator
+
+__all__ = ["ConformanceSuite", "expected_result"]
+
+
+def expected_result(
+    mis: str, school: SourceSchool, datasets: Iterable[Dataset], profile: str = "roster"
+) -> ExtractResult:
+    """What the pipeline must produce for ``school``: its own records, normalised and
+    validated by the same shared code, with no MIS in between."""
+    run = _Run(
+        mis,
+        Normaliser(NormaliseSettings(), mis=mis),
+        Validator(profile, mis=mis),
+        sink=None,
+        collect=True,
+        on_record=None,
+    )
+    for dataset in datasets:
+        for record in school.records(dataset):
+            run.accept(dataset, record)
+    return run.result
+
+
+def _error_keys(errors: Iterable[RecordError], unsupported: frozenset[str]) -> set[tuple[Any, ...]]:
+    hidden = {spec.partition(".")[2] for spec in unsupported if "." in spec}
+    return {(e.dataset, e.mis_id, e.field, e.code) for e in errors if e.field not in hidden}
+
+
+class ConformanceSuite:
+    """Base class of a plugin's conformance tests (see the module docstring)."""
+
+    mis: ClassVar[str]
+    unsupported: ClassVar[frozenset[str]] = frozenset()
+    #: Extra keyword arguments for the plugin's simulator factory.
+    simulator_options: ClassVar[dict[str, Any]] = {}
+    #: Extra settings for every extract (e.g. a mode switch).
+    extra_settings: ClassVar[dict[str, str]] = {}
+    #: How many generated schools to try.
+    generated_examples: ClassVar[int] = 4
+
+    # -- helpers a subclass may override ----------------------------------------------------
+    def plugin_manager(self) -> Plugins:
+        return get_plugin_manager()
+
+    def simulate(self, school: SourceSchool, **options: Any) -> Simulator:
+        factory = self.plugin_manager().info(self.mis).simulator
+        if factory is None:
+            pytest.fail(f"the {self.mis} plugin has no simulator (MisInfo.simulator)")
+        return factory(school, **{**self.simulator_options, **options})
+
+    def datasets(self) -> tuple[Dataset, ...]:
+        return self.plugin_manager().info(self.mis).datasets
+
+    async def extract(
+        self, simulator: Simulator, credentials: dict[str, str] | None = None, **kwargs: Any
+    ) -> ExtractResult:
+        source = simulator.source()
+        return await extract_async(
+            self.mis,
+            settings={**source.settings, **self.extra_settings},
+            credentials=credentials if credentials is not None else dict(source.credentials),
+            transport=source.transport,
+            datasets=kwargs.pop("datasets", self.datasets()),
+            **kwargs,
+        )
+
+    def assert_round_trip(self, school: SourceSchool) -> None:
+        simulator = self.simulate(school)
+        try:
+            actual = asyncio.run(self.extract(simulator))
+        finally:
+            simulator.close()
+        datasets = self.datasets()
+        expected = expected_result(self.mis, school, datasets)
+        dropped = {spec for spec in self.unsupported if "." not in spec}
+        problems: list[str] = []
+        for dataset in datasets:
+            outcome = actual.outcomes[dataset]
+            if outcome.status is not OutcomeStatus.COMPLETE:
+                problems.append(f"{dataset.value}: {outcome.status.value}: {outcome.message}")
+                continue
+            want = self._comparable(expected.of(dataset), dropped)
+            got = self._comparable(actual.of(dataset), dropped)
+            problems += [f"{dataset.value}: {line}" for line in diff_records(want, got)]
+        want_errors = _error_keys(expected.errors, self.unsupported)
+        got_errors = _error_keys(actual.errors, self.unsupported)
+        problems += [f"error not reported: {key}" for key in sorted(want_errors - got_errors)]
+        problems += [f"unexpected error: {key}" for key in sorted(got_errors - want_errors)]
+        assert not problems, f"{self.mis} does not round-trip the school:\n" + "\n".join(
+            problems[:40]
+        )
+
+    def _comparable(self, records: list[ModelRecord], dropped: set[str]) -> list[ModelRecord]:
+        return [
+            blank_fields(r, self.unsupported) for r in records if type(r).__name__ not in dropped
+        ]
+
+    # -- the tests ---------------------------------------------------------------------------
+    def test_round_trip_sample_school(self) -> None:
+        self.assert_round_trip(sample_school())
+
+    @settings(
+        max_examples=4,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(seed=st.integers(0, 2**16), students=st.integers(14, 60), staff=st.integers(3, 12))
+    def test_round_trip_generated_schools(self, seed: int, students: int, staff: int) -> None:
+        self.assert_round_trip(sample_school(seed=seed, students=students, staff=staff))
+
+    def test_wrong_credentials_are_refused(self) -> None:
+        simulator = self.simulate(sample_school(students=20, staff=3))
+        try:
+            with pytest.raises(AuthenticationError) as raised:
+                asyncio.run(
+                    self.extract(simulator, credentials=dict(simulator.wrong_credentials()))
+                )
+        finally:
+            simulator.close()
+        for secret in simulator.wrong_credentials().values():
+            if len(secret) >= 4:
+                assert secret not in str(raised.value), "the error message shows a credential"
+
+    def test_denied_dataset_is_named_and_fails_alone(self) -> None:
+        simulator = self.simulate(sample_school(students=20, staff=3), deny=[Dataset.STAFF])
+        try:
+            checks = asyncio.run(self._check_permissions(simulator))
+            result = asyncio.run(self.extract(simulator))
+        finally:
+            simulator.close()
+        by_dataset = {c.dataset: c for c in checks}
+        assert Dataset.STAFF in by_dataset and by_dataset[Dataset.STAFF].missing, (
+            "check_permissions must name what the staff dataset is missing"
+        )
+        assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.FAILED
+        assert result.outcomes[Dataset.STUDENTS].status is OutcomeStatus.COMPLETE
+
+    async def _check_permissions(self, simulator: Simulator) -> list[Any]:
+        plugins = self.plugin_manager()
+        hooks = plugins.for_mis(self.mis)
+        source = simulator.source()
+        context = ExtractContext(
+            mis=self.mis,
+            settings={**source.settings, **self.extra_settings},
+            credentials={k: Secret(v) for k, v in source.credentials.items()},
+            transport=source.transport,
+        )
+        session = await hooks.authenticate(context)
+        try:
+            pending = hooks.check_permissions(session, context)
+            assert pending is not None, f"{self.mis} does not implement check_permissions"
+            return list(await pending)
+        finally:
+            await session.aclose()
+
+    def test_extract_hooks_stream(self) -> None:
+        simulator = self.simulate(sample_school(students=20, staff=3))
+        try:
+            first = asyncio.run(self._first_student(simulator))
+        finally:
+            simulator.close()
+        assert first is not None
+
+    async def _first_student(self, simulator: Simulator) -> object:
+        hooks = self.plugin_manager().for_mis(self.mis)
+        source = simulator.source()
+        context = ExtractContext(
+            mis=self.mis,
+            settings={**source.settings, **self.extra_settings},
+            credentials={k: Secret(v) for k, v in source.credentials.items()},
+            transport=source.transport,
+        )
+        session = await hooks.authenticate(context)
+        try:
+            stream = hooks.extract(Dataset.STUDENTS, session, context)
+            assert stream is not None
+            assert isinstance(stream, AsyncIterator), "extract hooks must return async iterators"
+            first = await anext(stream)
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                await closer()
+            return first
+        finally:
+            await session.aclose()
