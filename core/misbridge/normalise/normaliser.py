@@ -1,0 +1,417 @@
+"""Source records -> model records, applying the seed's rules once for every MIS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from misbridge.errors import RecordError, Severity
+from misbridge.model import (
+    AcademicYear,
+    Address,
+    Dataset,
+    ExamResult,
+    Group,
+    Membership,
+    Photo,
+    SenStatus,
+    StaffMember,
+    Student,
+    YearGroup,
+)
+from misbridge.normalise.dates import DateParseError, FlagParseError, parse_date, parse_flag
+from misbridge.normalise.rules import (
+    canonical_type,
+    choose_flagged,
+    choose_home_address,
+    clean_code,
+    clean_text,
+    email_preference,
+    match_gender,
+    sen_code,
+    year_group_code,
+)
+from misbridge.normalise.settings import NormaliseSettings, UsernamePolicy
+from misbridge.result import ModelRecord
+from misbridge.source import (
+    SourceAcademicYear,
+    SourceAddress,
+    SourceEmail,
+    SourceExamResult,
+    SourceGroup,
+    SourceMembership,
+    SourcePhoto,
+    SourceRecord,
+    SourceStaff,
+    SourceStudent,
+    SourceTelephone,
+    SourceYearGroup,
+)
+from misbridge.validate.codes import make_error, mis_title
+from misbridge.validate.labels import record_identity
+
+__all__ = ["Normalised", "Normaliser", "sniff_media_type"]
+
+Normalised = tuple[ModelRecord | None, list[RecordError]]
+
+
+def sniff_media_type(data: bytes) -> str | None:
+    """The image type from the file's own signature (MIS media types are unreliable)."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None
+
+
+def _strip(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    return text or None
+
+
+class Normaliser:
+    """Turns one MIS's source records into model records.
+
+    ``normalise`` returns ``(record, errors)``: ``record`` is ``None`` only when no model
+    record can be built (a mandatory value is missing or unreadable); otherwise the
+    errors name the fields that had to be left out.
+    """
+
+    def __init__(
+        self,
+        settings: NormaliseSettings | None = None,
+        *,
+        mis: str | None = None,
+        mis_title: str | None = None,
+    ) -> None:
+        self.settings = settings or NormaliseSettings()
+        self.mis = mis
+        self._title = mis_title
+        self._genders = self.settings.genders
+        self._by_directory = self.settings.username_policy is UsernamePolicy.DIRECTORY
+        self._dispatch: dict[type, Callable[[Any, str], Normalised]] = {
+            SourceStudent: self._student,
+            SourceStaff: self._staff,
+            SourceGroup: self._group,
+            SourceMembership: self._membership,
+            SourceAcademicYear: self._academic_year,
+            SourceYearGroup: self._year_group,
+            SourcePhoto: self._photo,
+            SourceExamResult: self._exam_result,
+        }
+
+    def normalise(self, dataset: Dataset | str, record: SourceRecord) -> Normalised:
+        handler = self._dispatch.get(type(record))
+        if handler is None:
+            raise TypeError(f"not a source record: {type(record).__name__}")
+        return handler(record, str(dataset))
+
+    # -- error helpers -------------------------------------------------------------
+
+    def _error(
+        self,
+        code: str,
+        record: object,
+        dataset: str,
+        field: str | None = None,
+        severity: Severity | None = None,
+        **details: object,
+    ) -> RecordError:
+        mis_id, label = record_identity(record)
+        return make_error(
+            code,
+            dataset=dataset,
+            mis=self.mis,
+            mis_id=mis_id,
+            label=label,
+            field=field,
+            title=self._title or mis_title(self.mis),
+            severity=severity,
+            **details,
+        )
+
+    def _date(
+        self,
+        value: object,
+        record: object,
+        dataset: str,
+        field: str,
+        what: str,
+        errors: list[RecordError],
+    ) -> date | None:
+        if value is None or type(value) is date:
+            return value
+        try:
+            return parse_date(value)
+        except DateParseError:
+            errors.append(self._error("MB3001", record, dataset, field, what=what))
+            return None
+
+    def _flag(
+        self, value: object, record: object, dataset: str, field: str, errors: list[RecordError]
+    ) -> bool | None:
+        if value is None or value is True or value is False:
+            return value
+        try:
+            return parse_flag(value)
+        except FlagParseError:
+            what = field.replace("_", " ").upper() if len(field) <= 3 else field.replace("_", " ")
+            errors.append(self._error("MB4040", record, dataset, field, what=what))
+            return None
+
+    def _gender(
+        self, value: str | None, record: object, dataset: str, errors: list[RecordError]
+    ) -> str | None:
+        gender, recognised = match_gender(value, self._genders)
+        if not recognised:
+            errors.append(self._error("MB4001", record, dataset))
+        return gender
+
+    def _no_id(self, record: object, dataset: str, what: str) -> Normalised:
+        return None, [self._error("MB1001", record, dataset, what=what)]
+
+    # -- students ------------------------------------------------------------------
+
+    def _student(self, r: SourceStudent, dataset: str) -> Normalised:
+        mis_id = _strip(r.mis_id)
+        if mis_id is None:
+            return self._no_id(r, dataset, "student")
+        errors: list[RecordError] = []
+        d = self._date
+        flag = self._flag
+        home_phones: list[SourceTelephone] = []
+        mobiles: list[SourceTelephone] = []
+        for phone in r.telephones:
+            kind = canonical_type(phone.type)
+            if (kind == "H" or kind == "M") and phone.number and phone.number.strip():
+                (home_phones if kind == "H" else mobiles).append(phone)
+        emails: list[SourceEmail] = []
+        personal: list[SourceEmail] = []
+        work: list[SourceEmail] = []
+        for email in r.emails:
+            if email.address and email.address.strip():
+                emails.append(email)
+                kind = canonical_type(email.type)
+                if kind == "H":
+                    personal.append(email)
+                elif kind == "W":
+                    work.append(email)
+        home_phone = choose_flagged(home_phones)
+        mobile = choose_flagged(mobiles)
+        personal_email = choose_flagged(personal)
+        work_email = choose_flagged(work)
+        personal_address = personal_email.address.strip() if personal_email else None
+        work_address = work_email.address.strip() if work_email else None
+        admission = _strip(r.admission_number)
+        chosen = _strip(r.directory_username) if self._by_directory else admission
+        username = chosen or personal_address or work_address
+        year_group = None
+        if r.year_group is not None and r.year_group.strip():
+            year_group = year_group_code(r.year_group)
+            if year_group is None:
+                errors.append(self._error("MB4030", r, dataset))
+        student = Student(
+            mis_id=mis_id,
+            admission_number=admission,
+            upn=clean_code(r.upn),
+            legal_forename=clean_text(r.legal_forename),
+            legal_surname=clean_text(r.legal_surname),
+            preferred_forename=clean_text(r.preferred_forename),
+            preferred_surname=clean_text(r.preferred_surname),
+            gender=self._gender(r.gender, r, dataset, errors) if r.gender is not None else None,
+            date_of_birth=d(r.date_of_birth, r, dataset, "date_of_birth", "date of birth", errors),
+            ethnicity=clean_code(r.ethnicity),
+            eal=flag(r.eal, r, dataset, "eal", errors),
+            fsm=flag(r.fsm, r, dataset, "fsm", errors),
+            pupil_premium=flag(r.pupil_premium, r, dataset, "pupil_premium", errors),
+            service_child=flag(r.service_child, r, dataset, "service_child", errors),
+            sen=self._sen(r, dataset, errors) if r.sen else (),
+            year_group=year_group,
+            admission_date=d(
+                r.admission_date, r, dataset, "admission_date", "admission date", errors
+            ),
+            leaving_date=d(r.leaving_date, r, dataset, "leaving_date", "leaving date", errors),
+            home_address=self._home_address(r, dataset, errors) if r.addresses else None,
+            home_telephone=" ".join(home_phone.number.split()) if home_phone else None,
+            mobile_telephone=" ".join(mobile.number.split()) if mobile else None,
+            personal_email=personal_address,
+            work_email=work_address,
+            email_preference=email_preference(emails),
+            username=username,
+        )
+        return student, errors
+
+    def _sen(
+        self, r: SourceStudent, dataset: str, errors: list[RecordError]
+    ) -> tuple[SenStatus, ...]:
+        out: list[SenStatus] = []
+        for entry in r.sen:
+            code = sen_code(entry.code)
+            if code is None:
+                errors.append(self._error("MB4021", r, dataset))
+                continue
+            start = self._date(entry.start, r, dataset, "sen", "SEN provision start date", errors)
+            end = self._date(entry.end, r, dataset, "sen", "SEN provision end date", errors)
+            out.append(SenStatus(code=code, start=start, end=end))
+        return tuple(out)
+
+    def _home_address(
+        self, r: SourceStudent, dataset: str, errors: list[RecordError]
+    ) -> Address | None:
+        candidates: list[tuple[SourceAddress, date | None]] = []
+        for address in r.addresses:
+            if canonical_type(address.type) != "H":
+                continue
+            lines = tuple(filter(None, map(clean_text, address.lines)))
+            postcode = clean_text(address.postcode)
+            if not lines and postcode is None:
+                continue  # a blank entry is no address at all
+            start = self._date(
+                address.start, r, dataset, "home_address", "home address start date", errors
+            )
+            candidates.append((SourceAddress("H", lines, postcode), start))
+        chosen = choose_home_address(candidates)
+        if chosen is None:
+            return None
+        return Address(
+            lines=chosen.lines, postcode=chosen.postcode.upper() if chosen.postcode else None
+        )
+
+    # -- staff ---------------------------------------------------------------------
+
+    def _staff(self, r: SourceStaff, dataset: str) -> Normalised:
+        mis_id = _strip(r.mis_id)
+        if mis_id is None:
+            return self._no_id(r, dataset, "staff member")
+        errors: list[RecordError] = []
+        emails = [e for e in r.emails if e.address and e.address.strip()]
+        work = [e for e in emails if canonical_type(e.type) == "W"]
+        chosen = choose_flagged(work or emails)
+        staff = StaffMember(
+            mis_id=mis_id,
+            title=clean_text(r.title),
+            forename=clean_text(r.forename),
+            surname=clean_text(r.surname),
+            gender=self._gender(r.gender, r, dataset, errors) if r.gender is not None else None,
+            work_email=chosen.address.strip() if chosen else None,
+            staff_code=_strip(r.staff_code),
+        )
+        return staff, errors
+
+    # -- groups, years, photos, exam results --------------------------------------
+
+    def _group(self, r: SourceGroup, dataset: str) -> Normalised:
+        mis_id = _strip(r.mis_id)
+        if mis_id is None:
+            return self._no_id(r, dataset, "group")
+        name = clean_text(r.name)
+        if name is None:
+            return None, [self._error("MB2003", r, dataset, "name", what="name")]
+        group = Group(
+            mis_id=mis_id,
+            name=name,
+            kind=r.kind,
+            subject=clean_text(r.subject),
+            code=clean_text(r.code),
+        )
+        return group, []
+
+    def _membership(self, r: SourceMembership, dataset: str) -> Normalised:
+        group_id, person_id = _strip(r.group_mis_id), _strip(r.person_mis_id)
+        if group_id is None or person_id is None:
+            return self._no_id(r, dataset, "group membership")
+        errors: list[RecordError] = []
+        membership = Membership(
+            group_mis_id=group_id,
+            group_kind=r.group_kind,
+            person_mis_id=person_id,
+            role=r.role,
+            start=self._date(r.start, r, dataset, "start", "membership start date", errors),
+            end=self._date(r.end, r, dataset, "end", "membership end date", errors),
+        )
+        return membership, errors
+
+    def _required_date(
+        self, value: object, r: object, dataset: str, field: str, what: str
+    ) -> date | RecordError:
+        try:
+            parsed = parse_date(value)
+        except DateParseError:
+            parsed = None
+        if parsed is None:
+            return self._error("MB3002", r, dataset, field, what=what)
+        return parsed
+
+    def _academic_year(self, r: SourceAcademicYear, dataset: str) -> Normalised:
+        mis_id = _strip(r.mis_id)
+        if mis_id is None:
+            return self._no_id(r, dataset, "academic year")
+        errors: list[RecordError] = []
+        name = clean_text(r.name)
+        if name is None:
+            errors.append(self._error("MB2003", r, dataset, "name", what="name"))
+        start = self._required_date(r.start, r, dataset, "start", "academic year start date")
+        end = self._required_date(r.end, r, dataset, "end", "academic year end date")
+        errors.extend(x for x in (start, end) if isinstance(x, RecordError))
+        if errors or name is None or not isinstance(start, date) or not isinstance(end, date):
+            return None, errors
+        return AcademicYear(mis_id=mis_id, name=name, start=start, end=end), []
+
+    def _year_group(self, r: SourceYearGroup, dataset: str) -> Normalised:
+        mis_id = _strip(r.mis_id)
+        if mis_id is None:
+            return self._no_id(r, dataset, "year group")
+        name = clean_text(r.name)
+        code = year_group_code(r.code) if r.code and r.code.strip() else year_group_code(name)
+        errors: list[RecordError] = []
+        if name is None:
+            errors.append(self._error("MB2003", r, dataset, "name", what="name"))
+        if code is None:
+            # Without its NC year a year group cannot be built: this one is an error.
+            errors.append(self._error("MB4030", r, dataset, "code", Severity.ERROR))
+        if name is None or code is None:
+            return None, errors
+        start = self._date(r.start, r, dataset, "start", "year group start date", errors)
+        end = self._date(r.end, r, dataset, "end", "year group end date", errors)
+        return YearGroup(mis_id=mis_id, name=name, code=code, start=start, end=end), errors
+
+    def _photo(self, r: SourcePhoto, dataset: str) -> Normalised:
+        person = _strip(r.person_mis_id)
+        if person is None:
+            return self._no_id(r, dataset, "photo")
+        media_type = sniff_media_type(r.data)
+        if media_type is None:
+            return None, [self._error("MB6001", r, dataset)]
+        return Photo(person_mis_id=person, role=r.role, media_type=media_type, data=r.data), []
+
+    def _exam_result(self, r: SourceExamResult, dataset: str) -> Normalised:
+        student = _strip(r.student_mis_id)
+        if student is None:
+            return self._no_id(r, dataset, "exam result")
+        values = {
+            "series": clean_text(r.series),
+            "qualification": clean_text(r.qualification),
+            "subject": clean_text(r.subject),
+            "grade": clean_text(r.grade),
+        }
+        missing = [k for k, v in values.items() if v is None]
+        if missing:
+            return None, [self._error("MB2003", r, dataset, k, what=k) for k in missing]
+        errors: list[RecordError] = []
+        result_date = self._date(r.result_date, r, dataset, "result_date", "result date", errors)
+        return (
+            ExamResult(
+                student_mis_id=student,
+                series=values["series"] or "",
+                qualification=values["qualification"] or "",
+                subject=values["subject"] or "",
+                grade=values["grade"] or "",
+                result_date=result_date,
+            ),
+            errors,
+        )

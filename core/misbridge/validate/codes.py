@@ -1,0 +1,276 @@
+"""The stable error codes: one table that the normaliser, the validator, the store and
+``docs/error-codes.md`` share (a test keeps the doc in step with this table).
+
+Scheme: ``MB`` + four digits; the first digit is the area.
+
+- 1xxx identifiers (the 15xx UPN codes follow the DfE census numbers 1500/1510/1520)
+- 2xxx names and other required values
+- 3xxx dates
+- 4xxx codes and flags (gender, ethnicity, SEN, year group)
+- 5xxx contact details
+- 6xxx groups, photos and exam results
+- 8xxx processing: found when the target store applies a record (stage ``processing``)
+
+Message templates name the MIS (``{mis}``) and the record (``{label}``: admission number,
+else staff code, else MIS id) and say what to do. They never carry a personal value.
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from misbridge.errors import RecordError, Severity, Stage
+
+__all__ = ["CODES", "ErrorCode", "make_error", "mis_title"]
+
+
+@frozen
+class ErrorCode:
+    code: str
+    field: str
+    meaning: str
+    action: str
+    template: str
+    severity: Severity = Severity.ERROR
+    stage: Stage = Stage.ON_SITE
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+
+_TABLE: tuple[ErrorCode, ...] = (
+    ErrorCode(
+        "MB1001",
+        "mis_id",
+        "The record has no MIS id, so it cannot be matched between runs.",
+        "Report it to the plugin's maintainers: every MIS record has an id.",
+        "A {what} from {mis} has no MIS id: it was skipped; report this to the plugin's "
+        "maintainers",
+    ),
+    ErrorCode(
+        "MB1010",
+        "mis_id",
+        "Two records of one dataset in one extract share an MIS id.",
+        "Check the MIS for duplicated records; only the first is kept.",
+        "The MIS id of {label} appears more than once in this {mis} extract: only the first "
+        "was kept; check {mis} for duplicated records",
+    ),
+    ErrorCode(
+        "MB1500",
+        "upn",
+        "No UPN, and the chosen profile requires one.",
+        "Add the pupil's UPN (or a temporary UPN) in the MIS.",
+        "No UPN in {mis} for {label}: add it in {mis}, it will sync next run",
+    ),
+    ErrorCode(
+        "MB1505",
+        "upn",
+        "The UPN is not a letter followed by 11 digits and a final digit or letter "
+        "(13 characters).",
+        "Correct the UPN in the MIS; copy it from the pupil's CTF or previous school.",
+        "The UPN in {mis} for {label} is not 13 characters in the UPN format: correct it in "
+        "{mis}, it will sync next run",
+    ),
+    ErrorCode(
+        "MB1510",
+        "upn",
+        "The UPN's check letter does not match its digits (DfE mod-23 rule).",
+        "A character was mistyped: correct the UPN in the MIS from the CTF.",
+        "The UPN in {mis} for {label} has the wrong check letter (a mistyped character?): "
+        "correct it in {mis}, it will sync next run",
+    ),
+    ErrorCode(
+        "MB1520",
+        "upn",
+        "Two pupils in one extract share a UPN.",
+        "Find both pupils in the MIS and correct the wrong UPN.",
+        "The UPN of {label} is also used by {other} in {mis}: correct the wrong one in {mis}",
+    ),
+    ErrorCode(
+        "MB2001",
+        "forename",
+        "No forename.",
+        "Add the forename in the MIS.",
+        "No forename in {mis} for {label}: add it in {mis}, it will sync next run",
+    ),
+    ErrorCode(
+        "MB2002",
+        "surname",
+        "No surname.",
+        "Add the surname in the MIS.",
+        "No surname in {mis} for {label}: add it in {mis}, it will sync next run",
+    ),
+    ErrorCode(
+        "MB2003",
+        "name",
+        "A year, year group, group or exam result has no name (or subject, grade...).",
+        "Fill in the missing value in the MIS.",
+        "No {what} in {mis} for {label}: add it in {mis}, it will sync next run",
+    ),
+    ErrorCode(
+        "MB2004",
+        "date_of_birth",
+        "No date of birth (or one that could not be read, see MB3001), and the profile "
+        "requires one.",
+        "Add or correct the date of birth in the MIS.",
+        "No readable date of birth in {mis} for {label}: add it in {mis}, it will sync next run",
+    ),
+    ErrorCode(
+        "MB3001",
+        "(the date field)",
+        "A date could not be read in any MIS date format; the field was left out.",
+        "Correct the date in the MIS; if it looks right there, report the format to us.",
+        "The {what} in {mis} for {label} could not be read as a date: it was left out; "
+        "correct it in {mis}",
+        _W,
+    ),
+    ErrorCode(
+        "MB3002",
+        "(the date field)",
+        "A date the record cannot do without is missing or unreadable; the record was skipped.",
+        "Fill in or correct the date in the MIS.",
+        "The {what} in {mis} for {label} is missing or unreadable: the record was skipped; "
+        "correct it in {mis}",
+    ),
+    ErrorCode(
+        "MB3010",
+        "date_of_birth",
+        "The date of birth gives an age outside the plausible range for a pupil (2 to 25 by "
+        "default).",
+        "Check the date of birth in the MIS (day and month swapped? wrong century?).",
+        "The date of birth in {mis} for {label} gives an age outside {low} to {high}: check it "
+        "in {mis}",
+    ),
+    ErrorCode(
+        "MB3020",
+        "(the start field)",
+        "A date range ends before it starts.",
+        "Correct the start or end date in the MIS.",
+        "The {what} in {mis} for {label} ends before it starts: correct the dates in {mis}",
+    ),
+    ErrorCode(
+        "MB4001",
+        "gender",
+        "The gender is not one of the configured genders; it was left out, not guessed.",
+        "Use one of the configured genders in the MIS, or add it to the configured genders.",
+        "The gender in {mis} for {label} is not one of the configured genders: it was left "
+        "out; correct it in {mis} or add it to the genders setting",
+        _W,
+    ),
+    ErrorCode(
+        "MB4010",
+        "ethnicity",
+        "The ethnicity is not a DfE main or extended ethnicity code.",
+        "Choose a DfE ethnicity code in the MIS (REFU if refused, NOBT if not obtained).",
+        "The ethnicity in {mis} for {label} is not a DfE ethnicity code: choose one in {mis} "
+        "(REFU if the family refused, NOBT if not yet obtained)",
+    ),
+    ErrorCode(
+        "MB4020",
+        "sen",
+        "An SEN provision is not E (EHC plan), K (SEN support) or N (no SEN).",
+        "Correct the SEN provision in the MIS.",
+        "An SEN provision in {mis} for {label} is not E, K or N: correct it in {mis}",
+    ),
+    ErrorCode(
+        "MB4021",
+        "sen",
+        "An SEN provision entry has no code; it was left out.",
+        "Fill in the SEN provision (E, K or N) in the MIS, or remove the empty entry.",
+        "An SEN provision in {mis} for {label} has no code: it was left out; fill it in {mis}",
+        _W,
+    ),
+    ErrorCode(
+        "MB4030",
+        "year_group",
+        "The year group is not a National Curriculum year (R, 1 to 13, N1, N2); it was left out.",
+        "Set the pupil's NC year in the MIS.",
+        "The year group in {mis} for {label} is not an NC year: it was left out; set it in {mis}",
+        _W,
+    ),
+    ErrorCode(
+        "MB4040",
+        "(the flag field)",
+        "A yes/no flag (EAL, FSM, pupil premium, service child) could not be read; it was "
+        "left out.",
+        "Correct the flag in the MIS; if it looks right there, report the format to us.",
+        "The {what} flag in {mis} for {label} is not yes or no: it was left out; correct it "
+        "in {mis}",
+        _W,
+    ),
+    ErrorCode(
+        "MB5001",
+        "email",
+        "No email address, and the profile requires at least one (account sync).",
+        "Add an email address in the MIS and mark it Primary.",
+        "No email address in {mis} for {label}: add one in {mis} and mark it Primary, it will "
+        "sync next run",
+    ),
+    ErrorCode(
+        "MB5010",
+        "(the email field)",
+        "An email address does not have the form name@domain.",
+        "Correct the email address in the MIS.",
+        "The {what} in {mis} for {label} is not a valid email address: correct it in {mis}",
+    ),
+    ErrorCode(
+        "MB6001",
+        "media_type",
+        "A photo is empty or not a JPEG, PNG or GIF image; it was skipped.",
+        "Replace the photo in the MIS.",
+        "The photo in {mis} for {label} is empty or not a JPEG, PNG or GIF image: it was "
+        "skipped; replace it in {mis}",
+    ),
+    ErrorCode(
+        "MB8001",
+        "username",
+        "The username is already used by another account in the target.",
+        "Change the admission number, directory username or email in the MIS, or free the "
+        "username in the target.",
+        "The username of {label} from {mis} is already in use: the record was not imported; "
+        "change it in {mis} or free it in the target",
+        stage=Stage.PROCESSING,
+    ),
+)
+
+CODES: dict[str, ErrorCode] = {c.code: c for c in _TABLE}
+
+_MIS_TITLES = {"sims": "SIMS", "arbor": "Arbor", "bromcom": "Bromcom", "wonde": "Wonde"}
+
+
+def mis_title(mis: str | None) -> str:
+    """How a data manager names the MIS: "SIMS", not "sims"."""
+    if not mis:
+        return "the MIS"
+    return _MIS_TITLES.get(mis.lower(), mis)
+
+
+def make_error(
+    code: str,
+    *,
+    dataset: str,
+    mis: str | None,
+    mis_id: str | None,
+    label: str,
+    field: str | None = None,
+    title: str | None = None,
+    severity: Severity | None = None,
+    **details: object,
+) -> RecordError:
+    """Build the :class:`RecordError` for ``code``, its message from the code's template.
+
+    ``details`` fill the template's other slots (``what``, ``other``...); callers pass
+    only identifiers and field descriptions there, never personal values.
+    """
+    spec = CODES[code]
+    message = spec.template.format(mis=title or mis_title(mis), label=label, **details)
+    return RecordError(
+        dataset=dataset,
+        mis_id=mis_id,
+        field=field if field is not None else spec.field,
+        code=code,
+        message=message[:1].upper() + message[1:],
+        stage=spec.stage,
+        severity=severity or spec.severity,
+        record_label=label,
+        mis=mis,
+    )
