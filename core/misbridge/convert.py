@@ -18,7 +18,15 @@ import cattrs
 from misbridge.model import DATASET_TYPES
 from misbridge.source import SourceSchool
 
-__all__ = ["converter", "dumps_school", "from_plain", "loads_school", "to_plain", "type_named"]
+__all__ = [
+    "converter",
+    "dumps_school",
+    "source_converter",
+    "from_plain",
+    "loads_school",
+    "to_plain",
+    "type_named",
+]
 
 T = TypeVar("T")
 
@@ -73,13 +81,13 @@ def _school_converter() -> cattrs.Converter:
     return conv
 
 
-_school = _school_converter()
+source_converter = _school_converter()
 
 
 def dumps_school(school: SourceSchool) -> str:
-    return json.dumps(_school.unstructure(school), separators=(",", ":"))
+    return json.dumps(source_converter.unstructure(school), separators=(",", ":"))
 
 
 def loads_school(text: str | bytes | Mapping[str, Any]) -> SourceSchool:
     data = json.loads(text) if isinstance(text, (str, bytes)) else text
-    return _school.structure(data, SourceSchool)
+    return source_converter.structure(data, SourceSchool)
