@@ -21,9 +21,9 @@ from misbridge.source import SourceSchool
 __all__ = [
     "converter",
     "dumps_school",
-    "source_converter",
     "from_plain",
     "loads_school",
+    "source_converter",
     "to_plain",
     "type_named",
 ]

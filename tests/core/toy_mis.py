@@ -188,7 +188,9 @@ class ToyPlugin:
             try:
                 body = await session.client.get_json(f"/data/{dataset.value}", {"page": page})
             except PermissionDeniedError as exc:
-                raise PermissionDeniedError(exc.message, missing=(f"read {dataset.value}",))
+                raise PermissionDeniedError(
+                    exc.message, missing=(f"read {dataset.value}",)
+                ) from None
             for item in body["items"]:
                 record = school_converter.structure(item["record"], TYPES[item["type"]])
                 if self.corrupt and isinstance(record, SourceStudent):
