@@ -165,13 +165,6 @@ class _PeakRss:
         return (self.peak_rss - self.start_rss) / (1024 * 1024)
 
 
-def _mis_info(mis: str, pm: Any) -> Any:
-    for info in pm.hook.mis_info():
-        if info.name == mis:
-            return info
-    raise SystemExit(f"no installed plugin serves the MIS {mis!r}")
-
-
 def _run_once(
     label: str,
     case: BenchCase,
@@ -250,10 +243,10 @@ def _served(simulator: Any) -> Iterator[Any]:
 def run_case(case: BenchCase) -> BenchReport:
     """Run ours and the baseline against one simulator on loopback; see the module doc."""
     from misbridge.plugins import get_plugin_manager
-    from misbridge.testing import sample_school
+    from misbridge.testing.school import sample_school
 
     pm = get_plugin_manager()
-    info = _mis_info(case.mis, pm)
+    info = pm.info(case.mis)
     if info.simulator is None:
         raise SystemExit(f"the {case.mis} plugin ships no simulator to benchmark against")
     school = sample_school(seed=case.seed, students=case.students, staff=case.staff)
