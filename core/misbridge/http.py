@@ -22,7 +22,7 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -181,6 +181,25 @@ class MisHttpClient:
         _, _, data = await self._send("POST", url, json_body=payload, parse_json=True)
         return data
 
+    async def post_bytes(
+        self,
+        url: str | httpx.URL,
+        content: bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        keep: Callable[[httpx.Response, bytes], bool] | None = None,
+    ) -> tuple[int, bytes, str | None]:
+        """POST a body for a read that is safe to repeat (a SOAP query): retried like a GET.
+
+        Returns the status, body and media type. ``keep(response, body)`` returning True
+        hands an error answer back as it is, neither raised nor retried: for protocols
+        that carry their own errors in the body (a SOAP fault comes with HTTP 500).
+        """
+        response, body, _ = await self._send(
+            "POST", url, content=content, headers=headers, keep=keep
+        )
+        return response.status_code, body, response.headers.get("content-type")
+
     async def get_bytes(
         self, url: str | httpx.URL, *, missing_ok: bool = False
     ) -> tuple[bytes, str | None] | None:
@@ -199,6 +218,9 @@ class MisHttpClient:
         json_body: Any = None,
         allow: set[int] | None = None,
         parse_json: bool = False,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        keep: Callable[[httpx.Response, bytes], bool] | None = None,
     ) -> tuple[httpx.Response, bytes, Any]:
         """Send one logical request with retries: the final response, body and JSON."""
         target = self.check_url(url)
@@ -219,7 +241,9 @@ class MisHttpClient:
                 wait_jitter=policy.wait_initial,
             ):
                 with attempt:
-                    response, body = await self._attempt(method, target, params, json_body, allow)
+                    response, body = await self._attempt(
+                        method, target, params, json_body, allow, content, headers, keep
+                    )
                     data = self._decode_json(response, body) if parse_json else None
                     return response, body, data
         except _Retryable as exc:
@@ -233,6 +257,9 @@ class MisHttpClient:
         params: Mapping[str, Any] | None,
         json_body: Any,
         allow: set[int] | None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        keep: Callable[[httpx.Response, bytes], bool] | None = None,
     ) -> tuple[httpx.Response, bytes]:
         path = target.path
         async with self._slots:
@@ -241,7 +268,12 @@ class MisHttpClient:
             try:
                 async with asyncio.timeout(self.policy.request_deadline):
                     request = self._client.build_request(
-                        method, target, params=params, json=json_body
+                        method,
+                        target,
+                        params=params,
+                        json=json_body,
+                        content=content,
+                        headers=headers,
                     )
                     response = await self._client.send(request, stream=True)
                     try:
@@ -274,7 +306,7 @@ class MisHttpClient:
             status=status,
             seconds=round(time.monotonic() - started, 3),
         )
-        if allow and status in allow:
+        if (allow and status in allow) or (keep is not None and keep(response, body)):
             return response, body
         if status in RETRY_STATUSES:
             self._raise_retryable(method, path, response)
