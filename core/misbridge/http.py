@@ -188,15 +188,18 @@ class MisHttpClient:
         *,
         headers: Mapping[str, str] | None = None,
         keep: Callable[[httpx.Response, bytes], bool] | None = None,
+        expect_media: str | None = None,
     ) -> tuple[int, bytes, str | None]:
         """POST a body for a read that is safe to repeat (a SOAP query): retried like a GET.
 
         Returns the status, body and media type. ``keep(response, body)`` returning True
         hands an error answer back as it is, neither raised nor retried: for protocols
         that carry their own errors in the body (a SOAP fault comes with HTTP 500).
+        A 200 answer whose media type does not contain ``expect_media`` (a maintenance
+        page) is an outage and is retried, as for JSON.
         """
         response, body, _ = await self._send(
-            "POST", url, content=content, headers=headers, keep=keep
+            "POST", url, content=content, headers=headers, keep=keep, expect_media=expect_media
         )
         return response.status_code, body, response.headers.get("content-type")
 
@@ -221,6 +224,7 @@ class MisHttpClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         keep: Callable[[httpx.Response, bytes], bool] | None = None,
+        expect_media: str | None = None,
     ) -> tuple[httpx.Response, bytes, Any]:
         """Send one logical request with retries: the final response, body and JSON."""
         target = self.check_url(url)
@@ -245,6 +249,8 @@ class MisHttpClient:
                         method, target, params, json_body, allow, content, headers, keep
                     )
                     data = self._decode_json(response, body) if parse_json else None
+                    if expect_media is not None and response.status_code == 200:
+                        self._check_media(response, expect_media)
                     return response, body, data
         except _Retryable as exc:
             raise exc.error from None
@@ -387,6 +393,19 @@ class MisHttpClient:
                 )
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _check_media(self, response: httpx.Response, expected: str) -> None:
+        media = response.headers.get("content-type", "")
+        if expected not in media:
+            path = response.request.url.path
+            raise _Retryable(
+                SourceUnavailableError(
+                    f"{self.mis}: {path} answered {media or 'no content type'} instead of "
+                    f"{expected} (a maintenance page?); nothing was read, try again later",
+                    mis=self.mis,
+                    path=path,
+                )
+            )
 
     def _decode_json(self, response: httpx.Response, body: bytes) -> Any:
         path = response.request.url.path
