@@ -23,13 +23,13 @@ from typing import Protocol
 
 import structlog
 
-from misbridge.errors import MisbridgeError, PermissionDeniedError, RecordError, Severity
+from misbridge.errors import MisbridgeError, PermissionDeniedError, Severity
 from misbridge.hooktypes import ExtractContext, MisSession, Secret
-from misbridge.model import Dataset, Student
+from misbridge.model import Dataset
 from misbridge.normalise import Normaliser, NormaliseSettings
 from misbridge.plugins import MisHooks, Plugins, get_plugin_manager
 from misbridge.result import DatasetOutcome, ExtractResult, ModelRecord, OutcomeStatus
-from misbridge.validate import Validator
+from misbridge.validate import BatchChecker, Validator
 
 __all__ = ["DEFAULT_DATASETS", "RecordSink", "extract", "extract_async"]
 
@@ -78,15 +78,17 @@ class _Run:
         self.sink = sink
         self.collect = collect
         self.on_record = on_record
-        self.upns: dict[str, str] = {}
+        self.batch = BatchChecker(validator)
 
     def accept(self, dataset: Dataset, source: object) -> bool:
         """Normalise and validate one source record; True when it was passed on."""
         model, errors = self.normaliser.normalise(dataset, source)  # type: ignore[arg-type]
         if model is not None:
-            errors = [*errors, *self.validator.validate(dataset, model)]
-            if isinstance(model, Student) and model.upn:
-                errors += self._duplicate_upn(model)
+            errors = [
+                *errors,
+                *self.validator.validate(dataset, model),
+                *self.batch.add(dataset, model),
+            ]
         if errors:
             self.result.errors.extend(errors)
         if model is None or any(e.severity is Severity.ERROR for e in errors):
@@ -96,26 +98,6 @@ class _Run:
         if self.collect:
             self.result.records.setdefault(dataset, []).append(model)
         return True
-
-    def _duplicate_upn(self, student: Student) -> list[RecordError]:
-        upn = student.upn or ""
-        first = self.upns.setdefault(upn, student.mis_id)
-        if first == student.mis_id:
-            return []
-        return [
-            RecordError(
-                dataset=Dataset.STUDENTS.value,
-                mis_id=student.mis_id,
-                field="upn",
-                code="MB1520",
-                message=(
-                    f"{self.result.mis}: UPN of student {student.mis_id} is also held by student "
-                    f"{first}; correct the UPN in the MIS so that each pupil has their own"
-                ),
-                record_label=f"MIS id {student.mis_id}",
-                mis=self.result.mis,
-            )
-        ]
 
     async def run_dataset(
         self, hooks: MisHooks, dataset: Dataset, session: MisSession, context: ExtractContext

@@ -194,7 +194,8 @@ class ToyPlugin:
             for item in body["items"]:
                 record = school_converter.structure(item["record"], TYPES[item["type"]])
                 if self.corrupt and isinstance(record, SourceStudent):
-                    record = attrs.evolve(record, **{self.corrupt: None})
+                    empty = () if self.corrupt in ("telephones", "emails", "addresses") else None
+                    record = attrs.evolve(record, **{self.corrupt: empty})
                 yield record
             if not body["more"]:
                 return

@@ -107,6 +107,7 @@ class ConformanceSuite:
             credentials=credentials if credentials is not None else dict(source.credentials),
             transport=source.transport,
             datasets=kwargs.pop("datasets", self.datasets()),
+            pm=kwargs.pop("pm", self.plugin_manager()),
             **kwargs,
         )
 
@@ -130,11 +131,17 @@ class ConformanceSuite:
             problems += [f"{dataset.value}: {line}" for line in diff_records(want, got)]
         want_errors = _error_keys(expected.errors, self.unsupported)
         got_errors = _error_keys(actual.errors, self.unsupported)
-        problems += [f"error not reported: {key}" for key in sorted(want_errors - got_errors)]
-        problems += [f"unexpected error: {key}" for key in sorted(got_errors - want_errors)]
-        assert not problems, f"{self.mis} does not round-trip the school:\n" + "\n".join(
-            problems[:40]
-        )
+        missing = [f"error not reported: {key}" for key in sorted(want_errors - got_errors)]
+        extra = [f"unexpected error: {key}" for key in sorted(got_errors - want_errors)]
+        if problems or missing or extra:
+            report = [
+                f"{self.mis} does not round-trip the school: {len(problems)} record differences, "
+                f"{len(missing)} errors not reported, {len(extra)} unexpected errors",
+                *problems[:25],
+                *missing[:10],
+                *extra[:10],
+            ]
+            raise AssertionError("\n".join(report))
 
     def _comparable(self, records: list[ModelRecord], dropped: set[str]) -> list[ModelRecord]:
         return [
