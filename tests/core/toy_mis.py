@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
+import click
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from misbridge import hookimpl
+from misbridge.cli_kit import mis_command_group
 from misbridge.convert import source_converter as school_converter
 from misbridge.errors import AuthenticationError, PermissionDeniedError
 from misbridge.hooktypes import (
@@ -155,6 +157,10 @@ class ToyPlugin:
             datasets=tuple(Dataset),
             simulator=ToySimulator,
         )
+
+    @hookimpl
+    def register_commands(self, cli: click.Group) -> None:
+        cli.add_command(mis_command_group(self.mis_info()))
 
     @hookimpl
     async def authenticate(self, context: ExtractContext) -> ToySession:
