@@ -32,10 +32,10 @@ from misbridge.source import (
     SourceYearGroup,
 )
 from misbridge.testing import names
+from misbridge.validate.upn import CHECK_ALPHABET, upn_check_letter
 
-__all__ = ["MESSY_CASES", "sample_school", "upn_check_letter"]
+__all__ = ["MESSY_CASES", "sample_school", "upn_check_letter", "with_new_ids"]
 
-UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # I, O and S are never used
 
 #: What each messy pupil is there to exercise, by the MIS id the generator gives it.
 MESSY_CASES = {
@@ -52,15 +52,6 @@ MESSY_CASES = {
     "90011": "SEN history: SEN support ended, an EHC plan started",
     "90012": "an address listed without a start date beside a dated one",
 }
-
-
-def upn_check_letter(body: str) -> str:
-    """The UPN check letter for the 12 characters after it (DfE rule, mod 23)."""
-    total = 0
-    for weight, char in enumerate(body, start=2):
-        value = int(char) if char.isdigit() else UPN_LETTERS.index(char)
-        total += value * weight
-    return UPN_LETTERS[total % 23]
 
 
 def _png(seed: int) -> bytes:
@@ -108,7 +99,7 @@ class _Builder:
         la = self.rng.choice(names.LA_CODES)
         body = f"{la}4321{(self.year - 7) % 100:02d}{self.serial % 1000:03d}"
         if temporary:
-            body = body[:-1] + self.rng.choice(UPN_LETTERS)
+            body = body[:-1] + self.rng.choice(CHECK_ALPHABET)
         return upn_check_letter(body) + body
 
     def address(self, start: date | None, kind: str = "H") -> SourceAddress:
@@ -444,4 +435,34 @@ def sample_school(
         memberships=tuple(b.memberships),
         photos=tuple(b.photos),
         exam_results=tuple(b.results),
+    )
+
+
+def with_new_ids(school: SourceSchool, prefix: str = "N") -> SourceSchool:
+    """The same school as another MIS would hold it: every MIS id different, all links kept.
+
+    For the switched-MIS routine: natural keys (UPN, names, dates of birth, group names)
+    stay, every identifier the old MIS gave changes.
+    """
+    from attrs import evolve
+
+    def new(mis_id: str) -> str:
+        return f"{prefix}{mis_id}"
+
+    return evolve(
+        school,
+        mis_id=new(school.mis_id),
+        academic_years=tuple(evolve(y, mis_id=new(y.mis_id)) for y in school.academic_years),
+        year_groups=tuple(evolve(y, mis_id=new(y.mis_id)) for y in school.year_groups),
+        staff=tuple(evolve(s, mis_id=new(s.mis_id)) for s in school.staff),
+        students=tuple(evolve(s, mis_id=new(s.mis_id)) for s in school.students),
+        groups=tuple(evolve(g, mis_id=new(g.mis_id)) for g in school.groups),
+        memberships=tuple(
+            evolve(m, group_mis_id=new(m.group_mis_id), person_mis_id=new(m.person_mis_id))
+            for m in school.memberships
+        ),
+        photos=tuple(evolve(p, person_mis_id=new(p.person_mis_id)) for p in school.photos),
+        exam_results=tuple(
+            evolve(r, student_mis_id=new(r.student_mis_id)) for r in school.exam_results
+        ),
     )
