@@ -36,6 +36,19 @@ SECRET_VALUE = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNOR
 #: Switches on a command line that carry a secret (SIMS CommandReporter).
 SECRET_SWITCH = re.compile(r"(/PASSWORD:)(\"[^\"]*\"|\S+)", re.IGNORECASE)
 
+#: PEM private keys (the vault's encrypted PKCS8 key files), whole or cut short.
+SECRET_PEM = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
+
+#: Keys the vault uses for material that is secret once unsealed.
+VAULT_SECRET_KEY = re.compile(r"(plaintext|unsealed|mac[_-]key|shared[_-]secret)", re.IGNORECASE)
+
+
+def _secret_key(key: str) -> bool:
+    return bool(SECRET_KEY.search(key) or VAULT_SECRET_KEY.search(key))
+
 
 def _scrub(value: Any, depth: int = 0) -> Any:
     if depth > 8:
@@ -43,11 +56,12 @@ def _scrub(value: Any, depth: int = 0) -> Any:
     if isinstance(value, Secret):
         return REDACTED
     if isinstance(value, str):
+        value = SECRET_PEM.sub(REDACTED, value)
         value = SECRET_VALUE.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
         return SECRET_SWITCH.sub(lambda m: f"{m.group(1)}{REDACTED}", value)
     if isinstance(value, Mapping):
         return {
-            k: (REDACTED if isinstance(k, str) and SECRET_KEY.search(k) else _scrub(v, depth + 1))
+            k: (REDACTED if isinstance(k, str) and _secret_key(k) else _scrub(v, depth + 1))
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
@@ -58,7 +72,7 @@ def _scrub(value: Any, depth: int = 0) -> Any:
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: mask secrets by key, by type and by shape, at any depth."""
     for key in list(event):
-        if SECRET_KEY.search(key):
+        if _secret_key(key):
             event[key] = REDACTED
         else:
             event[key] = _scrub(event[key])
