@@ -1,0 +1,224 @@
+"""Talking to Arbor: HTTP Basic, REST (N+1 by design), GraphQL, change log, photos.
+
+All requests go through the shared :class:`~misbridge.http.MisHttpClient` (retries on
+429/5xx with backoff, which the official SDK lacks; deadlines; bounded concurrency).
+This module adds what is Arbor's own: the hosts, the ``x-mis-application-id`` header,
+the error body ``{"response": {"code", "reason", "errors": [...]}}`` turned into clear
+errors, paging until a short page, and GraphQL errors naming ``Entity.field``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from misbridge._version import __version__
+from misbridge.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    SourceError,
+    SourceFormatError,
+)
+from misbridge.hooktypes import Secret
+from misbridge.http import HttpPolicy, MisHttpClient
+from misbridge_arbor.config import ArborConfig
+from misbridge_arbor.selection import Spec, graphql_query
+
+__all__ = ["ArborClient", "arbor_message"]
+
+MIS = "arbor"
+_FIELD = re.compile(r"\b([A-Z][A-Za-z_]+\.[a-z][A-Za-z0-9_]*)\b")
+
+
+def arbor_message(body: str) -> str | None:
+    """The first message of an Arbor error body, if the text is one."""
+    try:
+        data = json.loads(body)
+        errors = data["response"]["errors"]
+        message = errors[0]["message"] if errors else data["response"].get("reason")
+    except (ValueError, KeyError, IndexError, TypeError):
+        found = re.search(r'"message"\s*:\s*"([^"]{1,300})', body)
+        return found.group(1) if found else None
+    return str(message)[:300] if message else None
+
+
+class ArborClient:
+    """One Arbor school (or the partner host), for one extract."""
+
+    def __init__(
+        self,
+        config: ArborConfig,
+        username: Secret,
+        api_key: Secret,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        self.config = config
+        headers = {"Accept": "application/json", "User-Agent": f"misbridge/{__version__}"}
+        if config.application_id:
+            headers["x-mis-application-id"] = config.application_id
+        self.http = MisHttpClient(
+            MIS,
+            config.base_url,
+            headers=headers,
+            auth=(username.reveal(), api_key.reveal()),
+            transport=transport,
+            policy=policy,
+        )
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    @property
+    def requests_sent(self) -> int:
+        return self.http.requests_sent
+
+    # -- errors ----------------------------------------------------------------------------
+    def _translate(self, exc: SourceError, what: str) -> SourceError:
+        if isinstance(exc, AuthenticationError):
+            hint = (
+                " and that the application id matches the approved application"
+                if self.config.application_id
+                else ""
+            )
+            return AuthenticationError(
+                f"arbor: Arbor refused the application's credentials (HTTP 401 on {what}); "
+                f"check the application username and API key{hint}, and that the school "
+                "has approved the application in Arbor",
+                mis=MIS,
+                path=what,
+            )
+        if isinstance(exc, PermissionDeniedError):
+            return PermissionDeniedError(
+                f"arbor: the application may not read {what} (HTTP 403); ask the school to "
+                "grant it in Arbor's application permissions",
+                missing=(what,),
+                mis=MIS,
+            )
+        status = exc.context.get("status")
+        if isinstance(exc, SourceFormatError) and isinstance(status, int):
+            detail = arbor_message(str(exc.context.get("body", ""))) or "no error message"
+            return SourceFormatError(
+                f"arbor: {what} answered HTTP {status}: {detail}",
+                mis=MIS,
+                status=status,
+                path=exc.context.get("path"),
+            )
+        return exc
+
+    # -- GraphQL ---------------------------------------------------------------------------
+    async def graphql(self, query: str) -> dict[str, Any]:
+        """The ``data`` of a query; errors naming fields become PermissionDeniedError."""
+        try:
+            answer = await self.http.post_json("/graphql/query", {"query": query})
+        except SourceError as exc:
+            raise self._translate(exc, "the GraphQL endpoint") from None
+        if not isinstance(answer, Mapping):
+            raise SourceFormatError("arbor: the GraphQL answer is not a JSON object", mis=MIS)
+        errors = answer.get("errors")
+        if errors:
+            messages = [str(e.get("message", e)) for e in errors if isinstance(e, Mapping)]
+            fields = sorted({f for m in messages for f in _FIELD.findall(m)})
+            if any("denied" in m.lower() or "may not" in m.lower() for m in messages):
+                raise PermissionDeniedError(
+                    "arbor: the application may not read "
+                    + ", ".join(fields or messages[:3])
+                    + "; ask the school to grant these fields in Arbor's application permissions",
+                    missing=fields or messages[:3],
+                    mis=MIS,
+                )
+            raise SourceFormatError(
+                "arbor: the GraphQL query was refused: " + "; ".join(messages)[:500], mis=MIS
+            )
+        data = answer.get("data")
+        if not isinstance(data, Mapping):
+            raise SourceFormatError('arbor: the GraphQL answer has no "data"', mis=MIS)
+        return dict(data)
+
+    async def graphql_pages(
+        self, entity: str, spec: Spec, filters: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of one root entity (``page_num`` is 0-based), until a short page."""
+        size = self.config.page_size
+        page = 0
+        while True:
+            args = {"page_size": size, "page_num": page, **(filters or {})}
+            data = await self.graphql(graphql_query(entity, spec, args))
+            rows = data.get(entity)
+            if not isinstance(rows, list):
+                raise SourceFormatError(f"arbor: GraphQL {entity} did not answer a list", mis=MIS)
+            if rows:
+                yield rows
+            if len(rows) < size:
+                return
+            page += 1
+
+    # -- REST ------------------------------------------------------------------------------
+    async def rest_get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        try:
+            return await self.http.get_json(path, params=params)
+        except SourceError as exc:
+            raise self._translate(exc, path) from None
+
+    async def rest_listing(
+        self, resource: str, filters: Mapping[str, str] | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of ``{entityType, href, id, displayName}`` stubs, until a short page."""
+        size = self.config.rest_page_size
+        page = self.config.rest_first_page
+        root = _plural_root(resource)
+        while True:
+            params: dict[str, Any] = {"page-number": page, "page-size": size}
+            params |= {f"filters.{k}": v for k, v in (filters or {}).items()}
+            body = await self.rest_get(f"/rest-v2/{resource}", params)
+            rows = body.get(root) if isinstance(body, Mapping) else None
+            if not isinstance(rows, list):
+                raise SourceFormatError(f"arbor: /rest-v2/{resource} has no '{root}' list", mis=MIS)
+            if rows:
+                yield rows
+            if len(rows) < size:
+                return
+            page += 1
+
+    async def rest_object(self, href: str, *, cache: bool = False) -> dict[str, Any]:
+        """One object by its href, unwrapped from its singular root key."""
+        if cache and href in self._cache:
+            return self._cache[href]
+        body = await self.rest_get(href)
+        if not isinstance(body, Mapping) or len(body) != 1:
+            raise SourceFormatError(f"arbor: {href} is not a single object", mis=MIS)
+        (value,) = body.values()
+        if not isinstance(value, dict):
+            raise SourceFormatError(f"arbor: {href} is not an object", mis=MIS)
+        if cache:
+            self._cache[href] = value
+        return value
+
+    async def changes(self, resource: str, from_revision: int) -> list[dict[str, Any]]:
+        """The change log of a resource after ``from_revision`` (PHP SDK spelling)."""
+        body = await self.rest_get(
+            f"/rest-v2/{resource}/changelog", {"from-revision": from_revision}
+        )
+        changes = body.get("changes") if isinstance(body, Mapping) else None
+        if not isinstance(changes, list):
+            raise SourceFormatError(f"arbor: the {resource} change log has no list", mis=MIS)
+        return changes
+
+    async def photo(self, kind: str, person_id: str) -> tuple[bytes, str | None] | None:
+        """A profile picture; None when the person has none (404)."""
+        path = f"/rest-v2/profile-picture/{kind}/{person_id}"
+        try:
+            return await self.http.get_bytes(path, missing_ok=True)
+        except SourceError as exc:
+            raise self._translate(exc, "profile pictures (/rest-v2/profile-picture)") from None
+
+
+def _plural_root(resource: str) -> str:
+    head, *rest = resource.split("-")
+    return head + "".join(part.capitalize() for part in rest)

@@ -1,0 +1,224 @@
+"""The extract: which entities make each dataset, read concurrently and streamed.
+
+Within a dataset every entity is read at once (bounded by the client's connection
+pool), and records are yielded as pages arrive, so a dataset streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import structlog
+from attrs import define
+
+from misbridge.errors import PermissionDeniedError
+from misbridge.hooktypes import ExtractContext, PermissionCheck
+from misbridge.model import Dataset, Role
+from misbridge.source import (
+    SourceAcademicYear,
+    SourceExamResult,
+    SourceGroup,
+    SourceMembership,
+    SourcePhoto,
+    SourceStaff,
+    SourceStudent,
+    SourceYearGroup,
+)
+from misbridge_arbor import mapping
+from misbridge_arbor.client import ArborClient
+from misbridge_arbor.photos import media_type
+from misbridge_arbor.reader import Reader
+from misbridge_arbor.selection import Spec, graphql_query
+
+__all__ = [
+    "ArborSession",
+    "check",
+    "exam_results",
+    "groups",
+    "photos",
+    "staff",
+    "students",
+    "years",
+]
+
+log = structlog.get_logger()
+T = TypeVar("T")
+
+
+@define
+class ArborSession:
+    """The open connection an extract's hooks share (``MisSession``)."""
+
+    client: ArborClient
+    reader: Reader
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+async def merged(*sources: AsyncIterator[list[T]]) -> AsyncIterator[T]:
+    """Items of several page streams as their pages arrive; the first failure cancels all."""
+    queue: asyncio.Queue[list[T] | BaseException | None] = asyncio.Queue(maxsize=8)
+
+    async def pump(source: AsyncIterator[list[T]]) -> None:
+        try:
+            async for page in source:
+                await queue.put(page)
+            await queue.put(None)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            await queue.put(exc)
+
+    tasks = [asyncio.create_task(pump(s)) for s in sources]
+    running = len(tasks)
+    try:
+        while running:
+            item = await queue.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                for record in item:
+                    yield record
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _mapped(
+    pages: AsyncIterator[list[dict[str, Any]]], convert: Callable[[dict[str, Any]], T | None]
+) -> AsyncIterator[list[T]]:
+    async for page in pages:
+        records = [r for r in map(convert, page) if r is not None]
+        if len(records) < len(page):
+            log.warning("arbor.rows_skipped", count=len(page) - len(records))
+        yield records
+
+
+async def years(session: ArborSession) -> AsyncIterator[SourceAcademicYear | SourceYearGroup]:
+    reader = session.reader
+    streams: list[AsyncIterator[list[SourceAcademicYear | SourceYearGroup]]] = [
+        _mapped(reader.rows("AcademicYear", mapping.ACADEMIC_YEAR_SPEC), mapping.academic_year),
+        _mapped(reader.rows("AcademicLevel", mapping.ACADEMIC_LEVEL_SPEC), mapping.year_group),
+    ]
+    async for record in merged(*streams):
+        yield record
+
+
+async def staff(session: ArborSession) -> AsyncIterator[SourceStaff]:
+    async for page in session.reader.rows("Staff", mapping.STAFF_SPEC):
+        for row in page:
+            yield mapping.staff(row)
+
+
+async def students(session: ArborSession, today: date) -> AsyncIterator[SourceStudent]:
+    config = session.client.config
+    async for page in session.reader.rows("Student", mapping.student_spec(config)):
+        for row in page:
+            yield mapping.student(row, config, today)
+
+
+async def groups(session: ArborSession) -> AsyncIterator[SourceGroup | SourceMembership]:
+    reader, config = session.reader, session.client.config
+    streams: list[AsyncIterator[list[Any]]] = []
+    for kind, (entity, _, _) in mapping.GROUP_ENTITIES.items():
+        streams.append(
+            _mapped(
+                reader.rows(entity, mapping.group_spec(kind, config)),
+                lambda row, kind=kind: mapping.group(row, kind, config),  # type: ignore[misc]
+            )
+        )
+    for entity, link, kind, role, person in mapping.MEMBERSHIP_ENTITIES:
+        streams.append(
+            _mapped(
+                reader.rows(entity, mapping.membership_spec(link, person)),
+                lambda row, a=(link, kind, role, person): mapping.membership(row, *a),  # type: ignore[misc]
+            )
+        )
+    async for record in merged(*streams):
+        yield record
+
+
+async def exam_results(session: ArborSession) -> AsyncIterator[SourceExamResult]:
+    config = session.client.config
+    async for page in session.reader.rows("QualificationResult", mapping.exam_spec(config)):
+        for row in page:
+            result = mapping.exam_result(row, config)
+            if result is not None:
+                yield result
+
+
+async def photos(session: ArborSession) -> AsyncIterator[SourcePhoto]:
+    """One request per person (Arbor has no bulk photo read); 404 means no photo."""
+    reader, client = session.reader, session.client
+    people = await asyncio.gather(reader.ids("Student"), reader.ids("Staff"))
+    wanted = [(Role.STUDENT, "student", i) for i in people[0]]
+    wanted += [(Role.STAFF, "staff", i) for i in people[1]]
+    # Bounded by the client's pool; a window keeps memory flat for large schools.
+    window = max(client.http.policy.concurrency * 4, 1)
+    for start in range(0, len(wanted), window):
+        batch = wanted[start : start + window]
+        answers = await asyncio.gather(*(client.photo(kind, i) for _, kind, i in batch))
+        for (role, _, person), answer in zip(batch, answers, strict=True):
+            if answer is None:
+                continue
+            data, header = answer
+            yield SourcePhoto(person, role, data, media_type(data, header))
+
+
+# -- pre-flight -------------------------------------------------------------------------------
+def _probes(session: ArborSession) -> dict[Dataset, list[tuple[str, Spec]]]:
+    config = session.client.config
+    groups_ = [
+        (e, mapping.group_spec(k, config)) for k, (e, _, _) in mapping.GROUP_ENTITIES.items()
+    ]
+    groups_ += [
+        (e, mapping.membership_spec(link, p)) for e, link, _, _, p in mapping.MEMBERSHIP_ENTITIES
+    ]
+    return {
+        Dataset.YEARS: [
+            ("AcademicYear", mapping.ACADEMIC_YEAR_SPEC),
+            ("AcademicLevel", mapping.ACADEMIC_LEVEL_SPEC),
+        ],
+        Dataset.STAFF: [("Staff", mapping.STAFF_SPEC)],
+        Dataset.STUDENTS: [("Student", mapping.student_spec(config))],
+        Dataset.GROUPS: groups_,
+        Dataset.EXAM_RESULTS: [("QualificationResult", mapping.exam_spec(config))],
+    }
+
+
+async def _missing(action: Callable[[], Awaitable[object]]) -> tuple[str, ...]:
+    try:
+        await action()
+    except PermissionDeniedError as exc:
+        return exc.missing or (exc.message,)
+    return ()
+
+
+async def check(session: ArborSession, context: ExtractContext) -> list[PermissionCheck]:
+    """Probe every field the extract reads with one-row queries; name what is refused."""
+    del context  # the probes need nothing beyond the session's configuration
+    client = session.client
+
+    async def probe(entity: str, spec: Spec) -> tuple[str, ...]:
+        query = graphql_query(entity, spec, {"page_size": 1, "page_num": 0})
+        return await _missing(lambda: client.graphql(query))
+
+    checks: list[PermissionCheck] = []
+    for dataset, probes in _probes(session).items():
+        found = await asyncio.gather(*(probe(e, s) for e, s in probes))
+        missing = tuple(dict.fromkeys(m for group in found for m in group))
+        checks.append(PermissionCheck(dataset, missing))
+    photo_missing = await _missing(lambda: client.photo("student", "0"))
+    checks.append(
+        PermissionCheck(
+            Dataset.PHOTOS,
+            photo_missing,
+            notes=("one request per student and member of staff",),
+        )
+    )
+    return checks

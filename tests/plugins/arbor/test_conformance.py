@@ -1,0 +1,41 @@
+"""The shared conformance suite, run against the Arbor simulator (GraphQL and REST)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from misbridge.testing.conformance import ConformanceSuite
+from misbridge.testing.school import sample_school
+
+# Every model field survives Arbor's wire format in both modes: contacts keep their rank
+# (the first-ranked is the primary one), the four flags are eligibility records, SEN and
+# memberships keep their dates. Nothing is declared unsupported.
+ARBOR_UNSUPPORTED: frozenset[str] = frozenset()
+
+
+class TestConformance(ConformanceSuite):
+    mis = "arbor"
+    unsupported = ARBOR_UNSUPPORTED
+
+
+class TestConformanceRest(ConformanceSuite):
+    """The official SDK's way (one request per object) must read the same school."""
+
+    mis = "arbor"
+    unsupported = ARBOR_UNSUPPORTED
+    extra_settings: ClassVar[dict[str, str]] = {"read_mode": "rest", "rest_page_size": "40"}
+
+    # The inherited hypothesis test may not run from two classes (HealthCheck
+    # differing_executors), so this class states its own, with fewer examples: REST
+    # costs one request per object.
+    @settings(
+        max_examples=2,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(seed=st.integers(0, 2**16), students=st.integers(14, 40), staff=st.integers(3, 8))
+    def test_round_trip_generated_schools(self, seed: int, students: int, staff: int) -> None:
+        self.assert_round_trip(sample_school(seed=seed, students=students, staff=staff))
