@@ -1,1 +1,154 @@
-"""misbridge plugin for sims: being written (see issues)."""
+"""misbridge plugin for SIMS 7 (on-premises): CommandReporter reports, parsed safely.
+
+SIMS has no web API on-premises: this plugin runs CommandReporter.exe (or reads the
+reports it exported) for each dataset's report and parses the ``SuperStarReport`` XML
+as it streams. See ``docs/plugins/sims.md`` for the reports a SIMS administrator imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import TYPE_CHECKING
+
+from misbridge import hookimpl
+from misbridge.errors import AuthenticationError, SourceError
+from misbridge.hooktypes import ExtractContext, MisInfo, PermissionCheck
+from misbridge.model import Dataset
+from misbridge.source import SourceRecord
+from misbridge_sims.config import CREDENTIALS, SETTINGS, ReporterConfig
+from misbridge_sims.reports import DATASET_REPORTS, report_by_key, reports_for
+from misbridge_sims.session import ReportStats, SimsSession
+from misbridge_sims.simulator import simulator
+
+if TYPE_CHECKING:
+    import click
+
+    from misbridge.source import (
+        SourceAcademicYear,
+        SourceExamResult,
+        SourceGroup,
+        SourceMembership,
+        SourceStaff,
+        SourceStudent,
+        SourceYearGroup,
+    )
+
+__all__ = ["INFO", "SimsSession"]
+
+INFO = MisInfo(
+    name="sims",
+    title="SIMS 7 (on-premises, CommandReporter)",
+    credentials=CREDENTIALS,
+    settings=SETTINGS,
+    datasets=tuple(DATASET_REPORTS),
+    simulator=simulator,
+    docs_url="docs/plugins/sims.md",
+)
+
+
+@hookimpl
+def mis_info() -> MisInfo:
+    return INFO
+
+
+async def _open(context: ExtractContext) -> SimsSession:
+    config = ReporterConfig.from_context(context)
+    config.check_reporter()
+    session = SimsSession(config)
+    if config.from_xml is not None:
+        return session
+    # CommandReporter has no separate login: run the smallest report (academic years,
+    # no personal data) so that refused credentials fail here, before any dataset.
+    try:
+        async for _ in session.records(
+            report_by_key("academic_years"), _stats(session, "academic_years")
+        ):
+            pass
+    except AuthenticationError:
+        await session.aclose()
+        raise
+    except SourceError:
+        pass  # the login worked; what else failed is the years dataset's (or check's) to say
+    except BaseException:
+        await session.aclose()
+        raise
+    return session
+
+
+def _stats(session: SimsSession, key: str) -> ReportStats:
+    return ReportStats(session.report_name(report_by_key(key)))
+
+
+@hookimpl
+def authenticate(context: ExtractContext) -> Awaitable[SimsSession]:
+    return _open(context)
+
+
+async def _dataset(
+    session: SimsSession, context: ExtractContext, dataset: Dataset
+) -> AsyncIterator[SourceRecord]:
+    for report in reports_for(dataset):
+        async for record in session.source_records(report):
+            yield record
+
+
+@hookimpl
+def check_permissions(session: object, context: ExtractContext) -> object:
+    if not isinstance(session, SimsSession):
+        return None
+    from misbridge_sims.permissions import check
+
+    async def run() -> Sequence[PermissionCheck]:
+        return await check(session, INFO.datasets)
+
+    return run()
+
+
+@hookimpl
+def extract_years(
+    session: object, context: ExtractContext
+) -> AsyncIterator[SourceAcademicYear | SourceYearGroup] | None:
+    if not isinstance(session, SimsSession):
+        return None
+    return _dataset(session, context, Dataset.YEARS)  # type: ignore[return-value]
+
+
+@hookimpl
+def extract_staff(session: object, context: ExtractContext) -> AsyncIterator[SourceStaff] | None:
+    if not isinstance(session, SimsSession):
+        return None
+    return _dataset(session, context, Dataset.STAFF)  # type: ignore[return-value]
+
+
+@hookimpl
+def extract_students(
+    session: object, context: ExtractContext
+) -> AsyncIterator[SourceStudent] | None:
+    if not isinstance(session, SimsSession):
+        return None
+    return _dataset(session, context, Dataset.STUDENTS)  # type: ignore[return-value]
+
+
+@hookimpl
+def extract_groups(
+    session: object, context: ExtractContext
+) -> AsyncIterator[SourceGroup | SourceMembership] | None:
+    if not isinstance(session, SimsSession):
+        return None
+    return _dataset(session, context, Dataset.GROUPS)  # type: ignore[return-value]
+
+
+@hookimpl
+def extract_exam_results(
+    session: object, context: ExtractContext
+) -> AsyncIterator[SourceExamResult] | None:
+    if not isinstance(session, SimsSession):
+        return None
+    return _dataset(session, context, Dataset.EXAM_RESULTS)  # type: ignore[return-value]
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from misbridge_sims.cli import sims_group
+
+    cli.add_command(sims_group(INFO))

@@ -1,0 +1,227 @@
+"""Run CommandReporter for one report and hand over its XML as a stream of bytes.
+
+One process per report, started with a fixed argument list (never a shell), so that a
+report name or password can never be read as a command. The process is *always*
+ended when the run ends: normally, on error, on timeout and on cancellation (terminate,
+then kill after a grace period), because a lingering CommandReporter holds SIMS files
+and blocks SIMS updates (the integration overview's reason for stopping its service).
+
+The argument list is never logged: it holds the password in user/password mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+
+from misbridge.errors import SourceError, SourceUnavailableError
+from misbridge_sims.config import ReporterConfig
+from misbridge_sims.xmlstream import ERROR_ROOT
+
+__all__ = ["CHUNK", "ProcessRunner"]
+
+log = structlog.get_logger()
+
+CHUNK = 256 * 1024
+_STDOUT_CAP = 1024 * 1024  # file mode: stdout only carries messages
+_STDERR_CAP = 64 * 1024
+
+
+async def _drain(stream: asyncio.StreamReader | None, cap: int) -> bytes:
+    """Read a pipe to its end (so the child never blocks on it), keeping ``cap`` bytes."""
+    if stream is None:
+        return b""
+    kept = bytearray()
+    while chunk := await stream.read(CHUNK):
+        if len(kept) < cap:
+            kept += chunk[: cap - len(kept)]
+    return bytes(kept)
+
+
+class ProcessRunner:
+    """Starts CommandReporter runs for one session and ends every one of them."""
+
+    def __init__(self, config: ReporterConfig) -> None:
+        self.config = config
+        self._live: set[asyncio.subprocess.Process] = set()
+        self._tmp: Path | None = None
+        self.runs = 0
+
+    def argv(self, report: str, output: Path | None) -> list[str]:
+        c = self.config
+        args = [str(c.reporter)]
+        if c.trusted:
+            args.append("/TRUSTED")
+        else:
+            args += [f"/USER:{c.user}", f"/PASSWORD:{c.password.reveal() if c.password else ''}"]
+        args.append(f"/REPORT:{report}")
+        if output is not None:
+            args.append(f"/OUTPUT:{output}")
+        args.append("/QUIET")
+        if c.server:
+            args.append(f"/SERVERNAME:{c.server}")
+        if c.database:
+            args.append(f"/DATABASENAME:{c.database}")
+        if c.params:
+            args.append(f"/PARAMS:{c.params}")
+        return args
+
+    def secrets(self) -> tuple[str, ...]:
+        """What CommandReporter might echo that must not reach a message: the password,
+        and the user name (a credential too)."""
+        found = [self.config.password.reveal()] if self.config.password else []
+        return (*found, *([self.config.user] if self.config.user else []))
+
+    def _output_path(self, key: str) -> Path:
+        if self._tmp is None:
+            # mkdtemp makes a folder only this user can read: the report holds pupils' data.
+            self._tmp = Path(tempfile.mkdtemp(prefix="misbridge-sims-"))
+        return self._tmp / f"{key}-{uuid.uuid4().hex}.xml"
+
+    async def run(self, report: str, key: str) -> AsyncIterator[bytes]:
+        """Run ``report`` and yield its XML in chunks. A ``<CommandReporterError>`` answer
+        is yielded like any XML (the parser recognises it); failures with no XML to read
+        raise :class:`~misbridge.errors.SourceError` subclasses naming the report."""
+        output = self._output_path(key) if self.config.output == "file" else None
+        deadline = time.monotonic() + self.config.timeout
+        self.runs += 1
+        started = time.monotonic()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.argv(report, output),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise SourceUnavailableError(
+                f"could not start CommandReporter for report '{report}' ({exc.strerror}); "
+                "check the --reporter path",
+                report=report,
+            ) from None
+        self._live.add(proc)
+        log.info("sims.report.start", report=report, pid=proc.pid)
+        stderr = asyncio.ensure_future(_drain(proc.stderr, _STDERR_CAP))
+        helpers = [stderr]
+        try:
+            if output is None:
+                async for chunk in self._stream_stdout(proc, report, deadline):
+                    yield chunk
+                rc = await self._wait(proc, report, deadline)
+            else:
+                messages = asyncio.ensure_future(_drain(proc.stdout, _STDOUT_CAP))
+                helpers.append(messages)
+                rc = await self._wait(proc, report, deadline)
+                said = await messages
+                if ERROR_ROOT.encode() in said:
+                    yield said[said.index(b"<" + ERROR_ROOT.encode()) :]
+                    return
+                if rc == 0 and not output.exists():
+                    raise SourceError(
+                        f"CommandReporter wrote no output file for report '{report}'",
+                        report=report,
+                    )
+                if output.exists():
+                    async for chunk in self._read_file(output):
+                        yield chunk
+            if rc != 0:
+                raise ExitError(rc, (await stderr).decode("utf-8", "replace"))
+        finally:
+            await asyncio.shield(self.end(proc))
+            for helper in helpers:
+                helper.cancel()
+            if output is not None:
+                with contextlib.suppress(OSError):
+                    output.unlink()
+            log.info(
+                "sims.report.end",
+                report=report,
+                pid=proc.pid,
+                exit_code=proc.returncode,
+                seconds=round(time.monotonic() - started, 3),
+            )
+
+    async def _stream_stdout(
+        self, proc: asyncio.subprocess.Process, report: str, deadline: float
+    ) -> AsyncIterator[bytes]:
+        assert proc.stdout is not None
+        while True:
+            try:
+                chunk = await asyncio.wait_for(proc.stdout.read(CHUNK), self._left(deadline))
+            except TimeoutError:
+                raise self._timed_out(report) from None
+            if not chunk:
+                return
+            yield chunk
+
+    async def _read_file(self, path: Path) -> AsyncIterator[bytes]:
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+                await asyncio.sleep(0)  # let the other reports' tasks run
+
+    async def _wait(self, proc: asyncio.subprocess.Process, report: str, deadline: float) -> int:
+        try:
+            return await asyncio.wait_for(proc.wait(), self._left(deadline))
+        except TimeoutError:
+            raise self._timed_out(report) from None
+
+    def _left(self, deadline: float) -> float:
+        return max(deadline - time.monotonic(), 0.0)
+
+    def _timed_out(self, report: str) -> SourceUnavailableError:
+        return SourceUnavailableError(
+            f"CommandReporter did not finish report '{report}' within "
+            f"{self.config.timeout:g} s and was stopped; raise --report-timeout for a large "
+            "school, or check that SIMS is not locked by another process",
+            report=report,
+        )
+
+    async def end(self, proc: asyncio.subprocess.Process) -> None:
+        """End one process: terminate, then kill after the grace period."""
+        try:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), self.config.grace)
+                except TimeoutError:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+                log.warning("sims.report.stopped", pid=proc.pid, exit_code=proc.returncode)
+        finally:
+            self._live.discard(proc)
+
+    async def aclose(self) -> None:
+        """End every process still running and remove the temporary folder."""
+        for proc in list(self._live):
+            await self.end(proc)
+        if self._tmp is not None:
+            for leftover in self._tmp.glob("*"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            with contextlib.suppress(OSError):
+                os.rmdir(self._tmp)
+            self._tmp = None
+
+    @property
+    def live(self) -> int:
+        return len(self._live)
+
+
+class ExitError(Exception):
+    """CommandReporter exited non-zero without an error XML; the session classifies it."""
+
+    def __init__(self, code: int, stderr: str) -> None:
+        super().__init__(f"exit code {code}")
+        self.code = code
+        self.stderr = stderr

@@ -1,0 +1,192 @@
+"""The SIMS session: run (or read) each report, parse it as it streams, merge it.
+
+``SimsSession`` is what ``authenticate`` returns. Each report goes
+bytes -> :class:`~misbridge_sims.xmlstream.ReportParser` (records) ->
+:class:`~misbridge_sims.merge.Merger` (entities) -> :mod:`misbridge_sims.mapping`
+(source records), one chunk at a time, so memory holds one entity, not a report.
+Along the way it checks what SIMS does silently: ID columns suppressed for accounts
+outside "Third Party Reporter", and whole permission areas left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextvars import ContextVar
+from pathlib import Path
+
+import structlog
+from attrs import define, field
+
+from misbridge.errors import PermissionDeniedError, SourceError, SourceFormatError
+from misbridge.source import SourceRecord
+from misbridge_sims.config import ReporterConfig
+from misbridge_sims.errors import classify, ids_suppressed, import_hint
+from misbridge_sims.mapping import map_entity
+from misbridge_sims.merge import Entity, Merger
+from misbridge_sims.process import CHUNK, ExitError, ProcessRunner
+from misbridge_sims.reports import ReportDef
+from misbridge_sims.xmlstream import ERROR_ROOT, ReportParser
+
+__all__ = ["INFER_MIN_RECORDS", "REPORT_PROGRESS", "ReportStats", "SimsSession"]
+
+log = structlog.get_logger()
+
+#: A permission area is taken as withheld when none of its columns appears in this
+#: many records or more: on a real roll every pupil has a name, a year, an ethnicity
+#: (NOBT and REFU are answers), flags and contact details.
+INFER_MIN_RECORDS = 20
+
+ReportCallback = Callable[[str, str, int], None]
+
+#: Set by the CLI to show progress per report: called with (report, "start"|"done", records).
+REPORT_PROGRESS: ContextVar[ReportCallback | None] = ContextVar("REPORT_PROGRESS", default=None)
+
+
+@define
+class ReportStats:
+    """What one report run showed, for the permissions pre-flight and progress."""
+
+    report: str
+    records: int = 0
+    entities: int = 0
+    columns: set[str] = field(factory=set)
+
+    def withheld(self, report: ReportDef) -> dict[str, tuple[str, ...]]:
+        """Permission lines none of whose columns appeared in any record."""
+        if self.records < INFER_MIN_RECORDS:
+            return {}
+        return {
+            permission: captions
+            for permission, captions in report.permission_columns().items()
+            if not self.columns.intersection(captions)
+        }
+
+
+class SimsSession:
+    """An open SIMS connection: settings checked, processes tracked, always closed."""
+
+    def __init__(self, config: ReporterConfig, on_report: ReportCallback | None = None) -> None:
+        self.config = config
+        self.runner = ProcessRunner(config)
+        self.on_report = on_report or REPORT_PROGRESS.get()
+        self._slots = asyncio.Semaphore(config.concurrency)
+
+    def report_name(self, report: ReportDef) -> str:
+        return report.name(self.config.prefix)
+
+    async def aclose(self) -> None:
+        await self.runner.aclose()
+
+    # -- bytes -------------------------------------------------------------------------------
+    async def _chunks(self, report: ReportDef, name: str) -> AsyncGenerator[bytes, None]:
+        if self.config.from_xml is not None:
+            path = self.config.from_xml / f"{name}.xml"
+            if not path.is_file():
+                raise _missing_file(name, path)
+            with path.open("rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    yield chunk
+                    await asyncio.sleep(0)
+            return
+        async for chunk in self.runner.run(name, report.key):
+            yield chunk
+
+    # -- records -----------------------------------------------------------------------------
+    async def records(self, report: ReportDef, stats: ReportStats) -> AsyncIterator[dict[str, str]]:
+        """The report's ``<Record>`` rows as dicts keyed by decoded caption."""
+        name = stats.report
+        parser = ReportParser(name, max_bytes=self.config.max_bytes)
+        async with self._slots:
+            if self.on_report is not None:
+                self.on_report(name, "start", 0)
+            chunks = self._chunks(report, name)
+            try:
+                async for chunk in chunks:
+                    for record in parser.feed(chunk):
+                        yield record
+                for record in parser.close():
+                    yield record
+            except ExitError as exc:
+                raise self._failed(
+                    report, name, parser.error_text or exc.stderr, exc.code
+                ) from None
+            finally:
+                await chunks.aclose()
+        if parser.root == ERROR_ROOT:
+            raise self._failed(report, name, parser.error_text, None)
+        if self.on_report is not None:
+            self.on_report(name, "done", stats.records)
+
+    def _failed(
+        self, report: ReportDef, name: str, text: str | None, code: int | None
+    ) -> SourceError:
+        return classify(
+            name,
+            text,
+            exit_code=code,
+            requires=report.requires,
+            secrets=self.runner.secrets(),
+        )
+
+    # -- entities ----------------------------------------------------------------------------
+    async def entities(
+        self, report: ReportDef, stats: ReportStats | None = None
+    ) -> AsyncIterator[Entity]:
+        """Merged entities of one report; raises when SIMS withheld IDs or whole areas."""
+        stats = stats or ReportStats(self.report_name(report))
+        merger = Merger(report, stats.report)
+        key = report.key_caption
+        ids = report.id_captions()
+        async for record in self.records(report, stats):
+            stats.records += 1
+            stats.columns.update(record)
+            if not record.get(key):
+                if not any(record.get(c) for c in ids):
+                    raise ids_suppressed(stats.report, ids, stats.records)
+                raise SourceFormatError(
+                    f"{stats.report}: record {stats.records} has no '{key}'",
+                    report=stats.report,
+                )
+            done = merger.push(record)
+            if done is not None:
+                stats.entities += 1
+                yield done
+        last = merger.close()
+        if last is not None:
+            stats.entities += 1
+            yield last
+        withheld = stats.withheld(report)
+        if withheld:
+            raise _withheld(stats, withheld)
+        log.info(
+            "sims.report.read", report=stats.report, records=stats.records, entities=stats.entities
+        )
+
+    async def source_records(self, report: ReportDef) -> AsyncIterator[SourceRecord]:
+        name = self.report_name(report)
+        async for entity in self.entities(report, ReportStats(name)):
+            for record in map_entity(report.key, entity, name):
+                yield record
+
+
+def _missing_file(name: str, path: Path) -> SourceError:
+    from misbridge_sims.errors import ReportNotFoundError
+
+    return ReportNotFoundError(
+        f"no exported report '{name}' at {str(path)!r}: export it there with "
+        f'CommandReporter /REPORT:"{name}" /OUTPUT:"{path.name}", or '
+        f"{import_hint(name)} first",
+        name,
+    )
+
+
+def _withheld(stats: ReportStats, withheld: dict[str, tuple[str, ...]]) -> PermissionDeniedError:
+    areas = "; ".join(f"{p} (columns {', '.join(c)})" for p, c in withheld.items())
+    return PermissionDeniedError(
+        f"SIMS left out whole permission areas of report '{stats.report}': no one of "
+        f"{stats.records} records has any of their columns, so the account most likely lacks "
+        f"{areas}; grant them in System Manager (inferred from the empty columns)",
+        missing=tuple(withheld),
+        report=stats.report,
+    )

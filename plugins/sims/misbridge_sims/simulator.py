@@ -1,0 +1,176 @@
+"""The SIMS simulator: the CommandReporter stand-in, installed as an executable.
+
+``simulator(school)`` writes, in a private temporary folder, the school as JSON, the
+stand-in's account configuration and a small executable wrapper that runs
+``python -m misbridge_sims.standin`` with them. ``.source()`` points the plugin's
+``reporter`` setting at that wrapper, so the plugin runs it exactly as it would run
+CommandReporter.exe: as a real subprocess, through its real code.
+
+Options beyond the shared ones (``latency``, ``deny``, ``faults``) are
+:class:`~misbridge_sims.standin.Account` fields (``trusted``, ``groups``, ``lines``,
+``reports``, ``denied_style``, ``date_format``, ``error_exit_code``...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from misbridge.convert import dumps_school
+from misbridge.hooktypes import SimulatedSource
+from misbridge.model import Dataset
+from misbridge.simulation import Fault
+from misbridge.source import SourceSchool
+from misbridge_sims.reports import (
+    BASIC,
+    CURRICULAR_MANAGER,
+    EXAMS_OFFICER,
+    PERSONNEL_OFFICER,
+    REGISTRATION,
+    SCHOOL_ADMINISTRATOR,
+    reports_for,
+)
+
+__all__ = ["DENY_PERMISSION", "SimsSimulator", "simulator"]
+
+USER = "misbridge-sync"
+
+#: What a denied dataset's reports say is missing: a permission only that report needs
+#: (denying the whole "School Administrator" group would also deny students).
+DENY_PERMISSION: dict[str, str] = {
+    "academic_years": SCHOOL_ADMINISTRATOR,
+    "year_groups": SCHOOL_ADMINISTRATOR,
+    "staff": PERSONNEL_OFFICER,
+    "students": BASIC,
+    "classes": CURRICULAR_MANAGER,
+    "pastoral": REGISTRATION,
+    "exam_results": EXAMS_OFFICER,
+}
+
+
+def _fault_json(fault: Fault) -> dict[str, Any]:
+    # HTTP fault kinds map onto what can go wrong with a process: "status" -> a report
+    # error, "delay" -> a slow run, "truncate" -> output cut short, "html" -> not XML.
+    return {
+        "kind": fault.kind,
+        "match": fault.match,
+        "skip": fault.skip,
+        "times": fault.times,
+        "seconds": fault.seconds,
+    }
+
+
+class SimsSimulator:
+    """A stand-in CommandReporter for one school. ``app`` is None: it is a program."""
+
+    def __init__(
+        self,
+        school: SourceSchool,
+        *,
+        latency: float = 0.0,
+        deny: Collection[Dataset] = (),
+        faults: Sequence[Fault] = (),
+        **options: Any,
+    ) -> None:
+        self.school = school
+        self.password = options.pop("password", None) or secrets.token_urlsafe(12)
+        self.folder = Path(tempfile.mkdtemp(prefix="misbridge-sims-sim-"))
+        self.state = self.folder / "state"
+        self.state.mkdir()
+        (self.folder / "school.json").write_text(dumps_school(school), encoding="utf-8")
+        account: dict[str, Any] = {"users": {USER: self.password}, "latency": latency}
+        denied = {
+            report.name(options.get("report_prefix", "misbridge ")): DENY_PERMISSION[report.key]
+            for dataset in deny
+            for report in reports_for(Dataset(dataset))
+        }
+        account["deny_reports"] = {**options.pop("deny_reports", {}), **denied}
+        account["faults"] = [*options.pop("fault_specs", []), *(_fault_json(f) for f in faults)]
+        account.update(options)
+        self.configure(**account)
+        self.reporter = self._write_wrapper()
+
+    @property
+    def app(self) -> None:
+        return None
+
+    @property
+    def requests(self) -> int:
+        """How many times the stand-in was run."""
+        runs = self.state / "runs"
+        return sum(1 for _ in runs.iterdir()) if runs.is_dir() else 0
+
+    def configure(self, **changes: Any) -> None:
+        """Change the simulated account (e.g. ``groups=[...]``) for the next runs."""
+        path = self.folder / "account.json"
+        current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        current.update(changes)
+        path.write_text(json.dumps(current), encoding="utf-8")
+
+    def _write_wrapper(self) -> Path:
+        env = {
+            "MISBRIDGE_STANDIN_SCHOOL": str(self.folder / "school.json"),
+            "MISBRIDGE_STANDIN_CONFIG": str(self.folder / "account.json"),
+            "MISBRIDGE_STANDIN_STATE": str(self.state),
+        }
+        if os.name == "nt":  # pragma: no cover - the project runs its tests on POSIX
+            path = self.folder / "CommandReporter.cmd"
+            lines = ["@echo off", *(f'set "{k}={v}"' for k, v in env.items())]
+            lines.append(f'"{sys.executable}" -m misbridge_sims.standin %*')
+            path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+            return path
+        path = self.folder / "CommandReporter"
+        exports = "".join(f"export {k}={_sh(v)}\n" for k, v in env.items())
+        # exec: the wrapper becomes the stand-in, so ending it ends the stand-in.
+        path.write_text(
+            f'#!/bin/sh\n{exports}exec {_sh(sys.executable)} -m misbridge_sims.standin "$@"\n',
+            encoding="utf-8",
+        )
+        path.chmod(stat.S_IRWXU)
+        return path
+
+    def source(self, base_url: str | None = None) -> SimulatedSource:
+        del base_url  # a program, not a server
+        return SimulatedSource(
+            settings={"reporter": str(self.reporter)},
+            credentials={"user": USER, "password": self.password},
+        )
+
+    def trusted_source(self) -> SimulatedSource:
+        return SimulatedSource(settings={"reporter": str(self.reporter)}, credentials={})
+
+    def wrong_credentials(self) -> Mapping[str, str]:
+        return {"user": USER, "password": self.password + "-wrong"}
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> SimsSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sh(value: str) -> str:
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def simulator(
+    school: SourceSchool,
+    *,
+    latency: float = 0.0,
+    deny: Collection[Dataset] = (),
+    faults: Sequence[Fault] = (),
+    **options: Any,
+) -> SimsSimulator:
+    """The :class:`~misbridge.hooktypes.MisInfo` simulator factory for SIMS."""
+    return SimsSimulator(school, latency=latency, deny=deny, faults=faults, **options)

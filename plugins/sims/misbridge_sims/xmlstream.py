@@ -1,0 +1,215 @@
+"""A streaming, hostile-input-safe reader of CommandReporter's ``SuperStarReport`` XML.
+
+Safety comes from defusedxml's parser (``forbid_dtd``, ``forbid_entities``,
+``forbid_external``: a DOCTYPE is refused at once, so billion laughs, quadratic
+blow-up, external entities and external DTDs never expand or fetch anything) plus two
+caps defusedxml does not have: a byte cap on the input and a depth cap on nesting
+(expat parses a 100,000-deep document happily).
+
+No tree is built: a parser *target* turns each ``<Record>`` into a flat dict the moment
+it closes, so memory holds one record at a time whatever the report's size.
+
+Element names are column captions encoded by .NET ``XmlConvert.EncodeName``
+(``Legal_x0020_Surname``); :func:`decode_name` turns them back. A root of
+``<CommandReporterError>`` is CommandReporter's way of failing: its text is kept for
+:mod:`misbridge_sims.errors` to classify.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+from misbridge.errors import SourceFormatError
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_DEPTH",
+    "ERROR_ROOT",
+    "REPORT_ROOT",
+    "Record",
+    "ReportParser",
+    "decode_name",
+]
+
+REPORT_ROOT = "SuperStarReport"
+ERROR_ROOT = "CommandReporterError"
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+#: SuperStarReport / Record / Column is three deep; allow a little for wrappers.
+DEFAULT_MAX_DEPTH = 16
+_MAX_ERROR_CHARS = 4000
+
+Record = Mapping[str, str]
+
+# XmlConvert.EncodeName writes _xHHHH_ (and _xHHHHHHHH_ beyond the BMP). ESS's own guide
+# shows "My_X0020Name" (capital X, no closing underscore), so that spelling is read too.
+_ENCODED = re.compile(r"_x([0-9A-Fa-f]{8})_|_[xX]([0-9A-Fa-f]{4})_?")
+
+
+@lru_cache(maxsize=4096)
+def decode_name(name: str) -> str:
+    """The column caption for an element name: ``Legal_x0020_Surname`` -> ``Legal Surname``."""
+    if "_" not in name:
+        return name
+
+    def char(match: re.Match[str]) -> str:
+        code = int(match.group(1) or match.group(2), 16)
+        try:
+            return chr(code)
+        except (ValueError, OverflowError):
+            return match.group(0)
+
+    return _ENCODED.sub(char, name)
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2] if tag.startswith("{") else tag
+
+
+class _Target:
+    """Parser target: builds flat records, enforces the depth cap, keeps no tree."""
+
+    def __init__(self, source: str, max_depth: int) -> None:
+        self.source = source
+        self.max_depth = max_depth
+        self.depth = 0
+        self.root: str | None = None
+        self.records: list[dict[str, str]] = []
+        self.record: dict[str, str] | None = None
+        self.column: str | None = None
+        self.text: list[str] = []
+        self.error_text: list[str] = []
+        self.error_chars = 0
+
+    def start(self, tag: str, attrib: Mapping[str, str]) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise SourceFormatError(
+                f"{self.source}: the XML nests deeper than {self.max_depth} levels; a "
+                "CommandReporter report is three levels deep, so this is not a report",
+                source=self.source,
+            )
+        name = _local(tag)
+        if self.depth == 1:
+            if name not in (REPORT_ROOT, ERROR_ROOT):
+                raise SourceFormatError(
+                    f"{self.source}: the XML root is <{name[:60]}>, not <{REPORT_ROOT}> or "
+                    f"<{ERROR_ROOT}>; is this a CommandReporter XML report?",
+                    source=self.source,
+                )
+            self.root = name
+        elif self.root == REPORT_ROOT:
+            if self.depth == 2 and name == "Record":
+                self.record = {}
+            elif self.depth == 3 and self.record is not None:
+                self.column = decode_name(name)
+                self.text = []
+
+    def data(self, text: str) -> None:
+        if self.column is not None:
+            self.text.append(text)
+        elif self.root == ERROR_ROOT and self.error_chars < _MAX_ERROR_CHARS:
+            self.error_text.append(text)
+            self.error_chars += len(text)
+
+    def end(self, tag: str) -> None:
+        if self.root == REPORT_ROOT:
+            if self.depth == 3 and self.column is not None and self.record is not None:
+                # Captions are unique within a report (SIMS refuses duplicates), so a
+                # repeat is not a column we know: keep the first value.
+                self.record.setdefault(self.column, "".join(self.text))
+                self.column = None
+            elif self.depth == 2 and self.record is not None:
+                self.records.append(self.record)
+                self.record = None
+        self.depth -= 1
+
+    def close(self) -> None:
+        return None
+
+
+class ReportParser:
+    """Push parser for one report: :meth:`feed` bytes, get the records completed so far.
+
+    ``source`` names the report (or file) in every error. Raises
+    :class:`~misbridge.errors.SourceFormatError` for hostile or malformed input.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+    ) -> None:
+        self.source = source
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._target = _Target(source, max_depth)
+        self._parser = DefusedXMLParser(
+            target=self._target, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+        self._closed = False
+
+    @property
+    def root(self) -> str | None:
+        return self._target.root
+
+    @property
+    def error_text(self) -> str | None:
+        """The text of a ``<CommandReporterError>`` answer, whitespace collapsed."""
+        if self._target.root != ERROR_ROOT:
+            return None
+        return " ".join("".join(self._target.error_text).split())[:_MAX_ERROR_CHARS]
+
+    def feed(self, data: bytes) -> list[dict[str, str]]:
+        self.bytes += len(data)
+        if self.bytes > self.max_bytes:
+            raise SourceFormatError(
+                f"{self.source}: the report is larger than the {self.max_bytes:,}-byte cap; "
+                "raise the 'max_report_bytes' setting if this school really is that large",
+                source=self.source,
+            )
+        try:
+            self._parser.feed(data)
+        except (DefusedXmlException, ParseError, ValueError) as exc:
+            raise self._refused(exc) from None
+        return self._take()
+
+    def close(self) -> list[dict[str, str]]:
+        if self._closed:
+            return []
+        self._closed = True
+        try:
+            self._parser.close()
+        except (DefusedXmlException, ParseError, ValueError) as exc:
+            raise self._refused(exc) from None
+        if self._target.root is None:
+            raise SourceFormatError(
+                f"{self.source}: CommandReporter wrote no XML (empty output)", source=self.source
+            )
+        return self._take()
+
+    def _take(self) -> list[dict[str, str]]:
+        records = self._target.records
+        if records:
+            self._target.records = []
+        return records
+
+    def _refused(self, exc: Exception) -> SourceFormatError:
+        if isinstance(exc, SourceFormatError):
+            return exc
+        if isinstance(exc, DefusedXmlException):
+            # DTDs and entities have no place in a report: refusing them is what stops
+            # entity expansion and external fetches.
+            reason = f"it declares a DTD or entity ({type(exc).__name__}), which is refused"
+        else:
+            reason = f"it is not well-formed XML ({str(exc)[:200]})"
+        return SourceFormatError(
+            f"{self.source}: the report XML was refused: {reason}", source=self.source
+        )
