@@ -11,6 +11,7 @@ from misbridge.model import (
     AcademicYear,
     Address,
     Dataset,
+    EmailPreference,
     ExamResult,
     Group,
     Membership,
@@ -22,6 +23,8 @@ from misbridge.model import (
 )
 from misbridge.normalise.dates import DateParseError, FlagParseError, parse_date, parse_flag
 from misbridge.normalise.rules import (
+    CONTACT_TYPES,
+    YEAR_CODES,
     canonical_type,
     choose_flagged,
     choose_home_address,
@@ -54,6 +57,12 @@ from misbridge.validate.labels import record_identity
 __all__ = ["Normalised", "Normaliser", "sniff_media_type"]
 
 Normalised = tuple[ModelRecord | None, list[RecordError]]
+
+#: Most distinct date texts a Normaliser remembers (a few hundred KB at most).
+_CACHE_LIMIT = 50_000
+_TYPE = CONTACT_TYPES
+_YEAR = YEAR_CODES
+_PERSONAL = EmailPreference.PERSONAL
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -94,6 +103,14 @@ class Normaliser:
         self._title = mis_title
         self._genders = self.settings.genders
         self._by_directory = self.settings.username_policy is UsernamePolicy.DIRECTORY
+        self._dates: dict[str, date] = {}
+        self._sen_cache: dict[tuple[object, object, object] | None, SenStatus] = {}
+        # The configured genders under the spellings MIS send most (as given, upper,
+        # lower, title case), so that the common case is one dict lookup.
+        self._fast_genders: dict[str, str] = {}
+        for key, name in self._genders.items():
+            for spelling in (key, key.upper(), key.lower(), key.title(), name):
+                self._fast_genders.setdefault(spelling, name)
         self._dispatch: dict[type, Callable[[Any, str], Normalised]] = {
             SourceStudent: self._student,
             SourceStaff: self._staff,
@@ -146,11 +163,23 @@ class Normaliser:
     ) -> date | None:
         if value is None or type(value) is date:
             return value
+        # Dates repeat a great deal within a school (admission days, birthdays), and
+        # string parsing is the costly part: remember each text's date for this run.
+        key = value if type(value) is str else None
+        if key is None and type(value) is dict:
+            key = value.get("date")
+        if type(key) is str:
+            known = self._dates.get(key)
+            if known is not None:
+                return known
         try:
-            return parse_date(value)
+            parsed = parse_date(value)
         except DateParseError:
             errors.append(self._error("MB3001", record, dataset, field, what=what))
             return None
+        if parsed is not None and type(key) is str and len(self._dates) < _CACHE_LIMIT:
+            self._dates[key] = parsed
+        return parsed
 
     def _flag(
         self, value: object, record: object, dataset: str, field: str, errors: list[RecordError]
@@ -178,8 +207,10 @@ class Normaliser:
     # -- students ------------------------------------------------------------------
 
     def _student(self, r: SourceStudent, dataset: str) -> Normalised:
-        mis_id = _strip(r.mis_id)
-        if mis_id is None:
+        # The hot path (>= 50,000 records/s is the goal): cheap exact-match lookups
+        # first, the general rule functions only for values that miss them.
+        mis_id = r.mis_id.strip() if r.mis_id else None
+        if not mis_id:
             return self._no_id(r, dataset, "student")
         errors: list[RecordError] = []
         d = self._date
@@ -187,62 +218,88 @@ class Normaliser:
         home_phones: list[SourceTelephone] = []
         mobiles: list[SourceTelephone] = []
         for phone in r.telephones:
-            kind = canonical_type(phone.type)
-            if (kind == "H" or kind == "M") and phone.number and phone.number.strip():
-                (home_phones if kind == "H" else mobiles).append(phone)
+            kind = _TYPE.get(phone.type) or canonical_type(phone.type)  # type: ignore[arg-type]
+            if kind == "H" or kind == "M":
+                number = phone.number
+                if number and not number.isspace():
+                    (home_phones if kind == "H" else mobiles).append(phone)
         emails: list[SourceEmail] = []
         personal: list[SourceEmail] = []
         work: list[SourceEmail] = []
         for email in r.emails:
-            if email.address and email.address.strip():
+            address = email.address
+            if address and not address.isspace():
                 emails.append(email)
-                kind = canonical_type(email.type)
+                kind = _TYPE.get(email.type) or canonical_type(email.type)  # type: ignore[arg-type]
                 if kind == "H":
                     personal.append(email)
                 elif kind == "W":
                     work.append(email)
-        home_phone = choose_flagged(home_phones)
-        mobile = choose_flagged(mobiles)
-        personal_email = choose_flagged(personal)
-        work_email = choose_flagged(work)
-        personal_address = personal_email.address.strip() if personal_email else None
-        work_address = work_email.address.strip() if work_email else None
-        admission = _strip(r.admission_number)
-        chosen = _strip(r.directory_username) if self._by_directory else admission
-        username = chosen or personal_address or work_address
+        home_phone = choose_flagged(home_phones) if home_phones else None
+        mobile = choose_flagged(mobiles) if mobiles else None
+        chosen_personal = choose_flagged(personal) if personal else None
+        chosen_work = choose_flagged(work) if work else None
+        personal_email = chosen_personal.address.strip() if chosen_personal else None
+        work_email = chosen_work.address.strip() if chosen_work else None
+        admission = r.admission_number.strip() or None if r.admission_number else None
+        if self._by_directory:
+            directory = r.directory_username
+            chosen = directory.strip() or None if directory else None
+        else:
+            chosen = admission
         year_group = None
-        if r.year_group is not None and r.year_group.strip():
-            year_group = year_group_code(r.year_group)
-            if year_group is None:
+        raw_year = r.year_group
+        if raw_year is not None:
+            year_group = _YEAR.get(raw_year) or year_group_code(raw_year)
+            if year_group is None and not raw_year.isspace() and raw_year:
                 errors.append(self._error("MB4030", r, dataset))
+        gender = r.gender
+        if gender is not None:
+            gender = self._fast_genders.get(gender) or self._gender(gender, r, dataset, errors)
+        dob = r.date_of_birth
+        if dob is not None and type(dob) is not date:
+            dob = d(dob, r, dataset, "date_of_birth", "date of birth", errors)
+        admitted = r.admission_date
+        if admitted is not None and type(admitted) is not date:
+            admitted = d(admitted, r, dataset, "admission_date", "admission date", errors)
+        left = r.leaving_date
+        if left is not None and type(left) is not date:
+            left = d(left, r, dataset, "leaving_date", "leaving date", errors)
+        eal, fsm, premium, service = r.eal, r.fsm, r.pupil_premium, r.service_child
+        if not (eal is None or eal is True or eal is False):
+            eal = flag(eal, r, dataset, "eal", errors)
+        if not (fsm is None or fsm is True or fsm is False):
+            fsm = flag(fsm, r, dataset, "fsm", errors)
+        if not (premium is None or premium is True or premium is False):
+            premium = flag(premium, r, dataset, "pupil_premium", errors)
+        if not (service is None or service is True or service is False):
+            service = flag(service, r, dataset, "service_child", errors)
         student = Student(
             mis_id=mis_id,
             admission_number=admission,
-            upn=clean_code(r.upn),
+            upn=clean_code(r.upn) if r.upn is not None else None,
             legal_forename=clean_text(r.legal_forename),
             legal_surname=clean_text(r.legal_surname),
             preferred_forename=clean_text(r.preferred_forename),
             preferred_surname=clean_text(r.preferred_surname),
-            gender=self._gender(r.gender, r, dataset, errors) if r.gender is not None else None,
-            date_of_birth=d(r.date_of_birth, r, dataset, "date_of_birth", "date of birth", errors),
-            ethnicity=clean_code(r.ethnicity),
-            eal=flag(r.eal, r, dataset, "eal", errors),
-            fsm=flag(r.fsm, r, dataset, "fsm", errors),
-            pupil_premium=flag(r.pupil_premium, r, dataset, "pupil_premium", errors),
-            service_child=flag(r.service_child, r, dataset, "service_child", errors),
+            gender=gender,
+            date_of_birth=dob,
+            ethnicity=clean_code(r.ethnicity) if r.ethnicity is not None else None,
+            eal=eal,
+            fsm=fsm,
+            pupil_premium=premium,
+            service_child=service,
             sen=self._sen(r, dataset, errors) if r.sen else (),
             year_group=year_group,
-            admission_date=d(
-                r.admission_date, r, dataset, "admission_date", "admission date", errors
-            ),
-            leaving_date=d(r.leaving_date, r, dataset, "leaving_date", "leaving date", errors),
+            admission_date=admitted,
+            leaving_date=left,
             home_address=self._home_address(r, dataset, errors) if r.addresses else None,
             home_telephone=" ".join(home_phone.number.split()) if home_phone else None,
             mobile_telephone=" ".join(mobile.number.split()) if mobile else None,
-            personal_email=personal_address,
-            work_email=work_address,
-            email_preference=email_preference(emails),
-            username=username,
+            personal_email=personal_email,
+            work_email=work_email,
+            email_preference=email_preference(emails) if emails else _PERSONAL,
+            username=chosen or personal_email or work_email,
         )
         return student, errors
 
@@ -250,14 +307,28 @@ class Normaliser:
         self, r: SourceStudent, dataset: str, errors: list[RecordError]
     ) -> tuple[SenStatus, ...]:
         out: list[SenStatus] = []
+        cache = self._sen_cache
         for entry in r.sen:
+            # Entries repeat across pupils (code N from the admission day): share them.
+            key: tuple[object, object, object] | None = (entry.code, entry.start, entry.end)
+            try:
+                known = cache.get(key)
+            except TypeError:  # an unhashable raw date (a vendor's date object)
+                known, key = None, None
+            if known is not None:
+                out.append(known)
+                continue
             code = sen_code(entry.code)
             if code is None:
                 errors.append(self._error("MB4021", r, dataset))
                 continue
+            before = len(errors)
             start = self._date(entry.start, r, dataset, "sen", "SEN provision start date", errors)
             end = self._date(entry.end, r, dataset, "sen", "SEN provision end date", errors)
-            out.append(SenStatus(code=code, start=start, end=end))
+            status = SenStatus(code=code, start=start, end=end)
+            if key is not None and len(errors) == before and len(cache) < _CACHE_LIMIT:
+                cache[key] = status
+            out.append(status)
         return tuple(out)
 
     def _home_address(
@@ -265,21 +336,22 @@ class Normaliser:
     ) -> Address | None:
         candidates: list[tuple[SourceAddress, date | None]] = []
         for address in r.addresses:
-            if canonical_type(address.type) != "H":
+            if (_TYPE.get(address.type) or canonical_type(address.type)) != "H":  # type: ignore[arg-type]
                 continue
-            lines = tuple(filter(None, map(clean_text, address.lines)))
-            postcode = clean_text(address.postcode)
-            if not lines and postcode is None:
+            postcode = address.postcode
+            if not (postcode and postcode.strip()) and not any(map(str.strip, address.lines)):
                 continue  # a blank entry is no address at all
             start = self._date(
                 address.start, r, dataset, "home_address", "home address start date", errors
             )
-            candidates.append((SourceAddress("H", lines, postcode), start))
+            candidates.append((address, start))
         chosen = choose_home_address(candidates)
         if chosen is None:
             return None
+        postcode = clean_text(chosen.postcode)
         return Address(
-            lines=chosen.lines, postcode=chosen.postcode.upper() if chosen.postcode else None
+            lines=tuple(filter(None, map(clean_text, chosen.lines))),
+            postcode=postcode.upper() if postcode else None,
         )
 
     # -- staff ---------------------------------------------------------------------

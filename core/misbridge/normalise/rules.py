@@ -14,6 +14,8 @@ from typing import Protocol, TypeVar
 from misbridge.model import EmailPreference
 
 __all__ = [
+    "CONTACT_TYPES",
+    "YEAR_CODES",
     "canonical_type",
     "choose_flagged",
     "choose_home_address",
@@ -56,6 +58,14 @@ _TYPES = {
     "MOBILE": "M",
     "W": "W",
     "WORK": "W",
+}
+
+
+#: The raw spellings seen in practice, looked up as-is before any string work.
+CONTACT_TYPES: dict[str, str] = {
+    spelling: letter
+    for word, letter in _TYPES.items()
+    for spelling in (word, word.lower(), word.title())
 }
 
 
@@ -155,6 +165,12 @@ def match_gender(value: str | None, genders: Mapping[str, str]) -> tuple[str | N
 _YEARS: dict[str, str] = {str(n): str(n) for n in range(1, 14)}
 _YEARS.update({f"0{n}": str(n) for n in range(1, 10)})
 _YEARS.update({"R": "R", "RECEPTION": "R", "REC": "R", "YR": "R", "N1": "N1", "N2": "N2"})
+#: Exact raw spellings of NC years, looked up before any string work.
+YEAR_CODES: dict[str, str] = {
+    **_YEARS,
+    **{f"{p}{s}{n}": code for n, code in _YEARS.items() for p in ("Year", "Y") for s in ("", " ")},
+    "Reception": "R",
+}
 _YEAR_PREFIXES = ("NC YEAR", "YEAR", "YR", "Y")
 
 

@@ -264,7 +264,7 @@ def make_error(
     spec = CODES[code]
     message = spec.template.format(mis=title or mis_title(mis), label=label, **details)
     return RecordError(
-        dataset=dataset,
+        dataset=str(dataset),
         mis_id=mis_id,
         field=field if field is not None else spec.field,
         code=code,

@@ -14,30 +14,34 @@ wrong; the right letter is P (see tests).
 
 from __future__ import annotations
 
+from operator import mul
+
 __all__ = ["CHECK_ALPHABET", "upn_check_letter", "upn_problem"]
 
 CHECK_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _LETTER_VALUE = {c: i for i, c in enumerate(CHECK_ALPHABET)}
 _DIGIT = {str(d): d for d in range(10)}
+_WEIGHTS = range(2, 13)
 
 
 def upn_check_letter(body: str) -> str:
     """The check letter for the 12 characters after it; ``ValueError`` if malformed."""
     if len(body) != 12:
         raise ValueError("a UPN body is 12 characters")
-    total = 0
-    for weight, char in enumerate(body[:11], start=2):
-        digit = _DIGIT.get(char)
-        if digit is None:
-            raise ValueError("UPN characters 2 to 12 are digits")
-        total += digit * weight
+    digits = body[:11]
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError("UPN characters 2 to 12 are digits")
     last = body[11]
     value = _DIGIT.get(last)
     if value is None:
         value = _LETTER_VALUE.get(last)
-    if value is None:
-        raise ValueError("a UPN ends in a digit or a letter other than I, O, S")
-    return CHECK_ALPHABET[(total + value * 13) % 23]
+        if value is None:
+            raise ValueError("a UPN ends in a digit or a letter other than I, O, S")
+    total = sum(map(mul, map(int, digits), _WEIGHTS)) + value * 13
+    return CHECK_ALPHABET[total % 23]
+
+
+_PREFIX_SUMS: dict[str, int] = {}
 
 
 def upn_problem(upn: str) -> str | None:
@@ -46,10 +50,22 @@ def upn_problem(upn: str) -> str | None:
     if len(upn) != 13:
         return "MB1505"
     first = upn[0]
-    if not ("A" <= first <= "Z"):
+    # Pupils of one school and cohort share characters 2..10 (LA, school, year): their
+    # weighted sum is remembered, so a whole school costs little more than its cohorts.
+    prefix = upn[1:10]
+    partial = _PREFIX_SUMS.get(prefix)
+    if partial is None:
+        if not (prefix.isascii() and prefix.isdigit()):
+            return "MB1505"
+        partial = sum(map(mul, map(int, prefix), _WEIGHTS))
+        if len(_PREFIX_SUMS) < 100_000:
+            _PREFIX_SUMS[prefix] = partial
+    d10, d11, last = upn[10], upn[11], upn[12]
+    ten, eleven = _DIGIT.get(d10), _DIGIT.get(d11)
+    value = _DIGIT.get(last)
+    if value is None:
+        value = _LETTER_VALUE.get(last)
+    if ten is None or eleven is None or value is None or not ("A" <= first <= "Z"):
         return "MB1505"
-    try:
-        expected = upn_check_letter(upn[1:])
-    except ValueError:
-        return "MB1505"
+    expected = CHECK_ALPHABET[(partial + ten * 11 + eleven * 12 + value * 13) % 23]
     return None if first == expected else "MB1510"

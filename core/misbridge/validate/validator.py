@@ -29,11 +29,13 @@ def email_ok(address: str) -> bool:
     local, at, domain = address.partition("@")
     return (
         bool(at and local)
-        and "@" not in domain
         and "." in domain[1:-1]
-        and not domain.startswith(".")
-        and not domain.endswith(".")
-        and not any(c.isspace() for c in address)
+        and domain[0] != "."
+        and domain[-1] != "."
+        and "@" not in domain
+        and " " not in address
+        # isprintable() is False for tabs, newlines, no-break and other odd spaces
+        and address.isprintable()
     )
 
 
@@ -94,7 +96,7 @@ class Validator:
     def validate(self, dataset: Dataset | str, record: ModelRecord) -> list[RecordError]:
         kind = type(record)
         if kind is Student:
-            return self._student(record, str(dataset))  # type: ignore[arg-type]
+            return self._student(record, dataset)  # type: ignore[arg-type]
         if kind is StaffMember:
             return self._staff(record, str(dataset))  # type: ignore[arg-type]
         if kind is Membership or kind is AcademicYear or kind is YearGroup:
@@ -107,6 +109,8 @@ class Validator:
         return []
 
     def _student(self, s: Student, dataset: str) -> list[RecordError]:
+        # The hot path: the common, valid record runs through plain comparisons only;
+        # the labels and messages are built only for an error.
         errors: list[RecordError] = []
         if self._need_forename and not (s.preferred_forename or s.legal_forename):
             errors.append(self.error("MB2001", s, dataset))
