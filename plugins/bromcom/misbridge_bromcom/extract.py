@@ -1,0 +1,235 @@
+"""The extract hooks' work: which entities each dataset reads, with which filters.
+
+Independent entities of one dataset are requested at once (a dataset's wall time is its
+slowest entity, not their sum); records are yielded page by page as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable
+from typing import Any, TypeVar
+
+import structlog
+
+from misbridge.hooktypes import ExtractContext
+from misbridge.model import Dataset, GroupKind, Role
+from misbridge.source import (
+    SourceAcademicYear,
+    SourceExamResult,
+    SourceGroup,
+    SourceMembership,
+    SourcePhoto,
+    SourceStaff,
+    SourceStudent,
+    SourceYearGroup,
+)
+from misbridge_bromcom import mapping
+from misbridge_bromcom.filters import all_of, current_or_later, is_in, literal
+from misbridge_bromcom.partner import PartnerApi
+from misbridge_bromcom.schema import GROUP_TYPES
+from misbridge_bromcom.session import BromcomSession
+
+__all__ = ["exam_results", "groups", "photos", "staff", "students", "years"]
+
+log = structlog.get_logger()
+T = TypeVar("T")
+Row = dict[str, Any]
+
+
+def _window(session: BromcomSession, key: str, end: str) -> str:
+    """Rows still open on, or ended since, the configured ``leavers_since`` date."""
+    return current_or_later("", session.config.vocab.field(key, end), session.config.since)
+
+
+def _types(session: BromcomSession, kinds: Iterable[str]) -> str:
+    vocab = session.config.vocab
+    codes = ",".join(literal(vocab.group_type(k)) for k in kinds)
+    return f"{vocab.field('collections', 'type')} in ({codes})"
+
+
+def _task(coro: Awaitable[T]) -> asyncio.Task[T]:
+    return asyncio.ensure_future(coro)
+
+
+async def _cancel(*tasks: asyncio.Task[Any]) -> None:
+    """Stop what is still running when a stream ends early (or fails)."""
+    pending = [t for t in tasks if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for t in tasks:
+        if t.done() and not t.cancelled():
+            t.exception()  # retrieved, so a failure of a cancelled sibling is not logged
+
+
+async def years(
+    session: BromcomSession, context: ExtractContext
+) -> AsyncIterator[SourceAcademicYear | SourceYearGroup]:
+    fields = session.fields("collections")
+    year_groups = _task(session.rows("collections", _types(session, ["year"])))
+    try:
+        f = session.fields("years")
+        async for page in session.pages("years"):
+            for row in page:
+                yield mapping.academic_year(row, f)
+        kinds = {session.config.vocab.group_type("year").upper(): "year"}
+        for row in await year_groups:
+            record = mapping.collection(row, fields, kinds, {})
+            if isinstance(record, SourceYearGroup):
+                yield record
+    finally:
+        await _cancel(year_groups)
+
+
+async def staff(session: BromcomSession, context: ExtractContext) -> AsyncIterator[SourceStaff]:
+    f = session.fields("staff")
+    async for page in session.pages("staff"):
+        for row in page:
+            yield mapping.staff(row, f)
+
+
+async def students(
+    session: BromcomSession, context: ExtractContext
+) -> AsyncIterator[SourceStudent]:
+    f = session.fields("students")
+    email_type = session.config.student_email_type
+    async for page in session.pages("students", _window(session, "students", "leaving_date")):
+        for row in page:
+            yield mapping.student(row, f, email_type)
+
+
+async def groups(
+    session: BromcomSession, context: ExtractContext
+) -> AsyncIterator[SourceGroup | SourceMembership]:
+    kinds_by_code = session.config.vocab.kind_of_type()
+    wanted = all_of(_types(session, GROUP_TYPES), _window(session, "collections", "end"))
+    collections = _task(session.rows("collections", wanted))
+    subjects = _task(session.rows("subjects"))
+    associates = _task(session.rows("associates", _window(session, "associates", "end")))
+    executives = _task(session.rows("executives", _window(session, "executives", "end")))
+    try:
+        cf, sf = session.fields("collections"), session.fields("subjects")
+        names = {
+            sid: mapping.text(row, sf["name"])
+            for row in await subjects
+            if (sid := mapping.text(row, sf["id"])) is not None
+        }
+        subject_names = {k: v for k, v in names.items() if v is not None}
+        kinds: dict[str, GroupKind] = {}
+        for row in await collections:
+            record = mapping.collection(row, cf, kinds_by_code, subject_names)
+            if record is None:
+                continue
+            if isinstance(record, SourceYearGroup):
+                kinds[record.mis_id] = GroupKind.YEAR  # yielded by the years dataset
+                continue
+            kinds[record.mis_id] = record.kind
+            yield record
+        af = session.fields("associates")
+        for row in await associates:
+            member = mapping.membership(row, af, "person_id", Role.STUDENT, kinds)
+            if member is not None:
+                yield member
+        ef = session.fields("executives")
+        for row in await executives:
+            member = mapping.membership(row, ef, "staff_id", Role.STAFF, kinds)
+            if member is not None:
+                yield member
+    finally:
+        await _cancel(collections, subjects, associates, executives)
+
+
+async def exam_results(
+    session: BromcomSession, context: ExtractContext
+) -> AsyncIterator[SourceExamResult]:
+    config = session.config
+    f = session.fields("results")
+    batches = list(is_in(f["type"], config.exam_types, config.max_terms))
+    tasks = [_task(session.rows("results", batch)) for batch in batches]
+    try:
+        for task in tasks:
+            for row in await task:
+                yield mapping.exam_result(row, f)
+    finally:
+        await _cancel(*tasks)
+
+
+async def photos(session: BromcomSession, context: ExtractContext) -> AsyncIterator[SourcePhoto]:
+    people = [
+        (Role.STUDENT, "students", _window(session, "students", "leaving_date")),
+        (Role.STAFF, "staff", ""),
+    ]
+    lists = [_task(session.rows(key, where)) for _, key, where in people]
+    try:
+        source: AsyncGenerator[SourcePhoto, None]
+        if isinstance(session.api, PartnerApi):
+            source = _partner_photos(session, people, lists)
+        else:
+            source = _legacy_photos(session, people, lists)
+        async with contextlib.aclosing(source):
+            async for photo in source:
+                yield photo
+    finally:
+        await _cancel(*lists)
+
+
+async def _partner_photos(
+    session: BromcomSession,
+    people: list[tuple[Role, str, str]],
+    lists: list[asyncio.Task[list[Row]]],
+) -> AsyncGenerator[SourcePhoto, None]:
+    api = session.api
+    assert isinstance(api, PartnerApi)
+    wanted: list[tuple[Role, str, str]] = []
+    for (role, key, _), task in zip(people, lists, strict=True):
+        f = session.fields(key)
+        for row in await task:
+            photo_id = mapping.text(row, f["photo_id"])
+            if photo_id:
+                wanted.append((role, mapping.ident(row, f["id"], key), photo_id))
+    log.debug("bromcom.photos", photos=len(wanted))
+    # The shared client's semaphore bounds the requests in flight.
+    fetches = [_task(api.image(photo_id)) for _, _, photo_id in wanted]
+    try:
+        for (role, person, _), fetch in zip(wanted, fetches, strict=True):
+            found = await fetch
+            if found is not None:
+                yield SourcePhoto(person, role, found[0], found[1])
+    finally:
+        await _cancel(*fetches)
+
+
+async def _legacy_photos(
+    session: BromcomSession,
+    people: list[tuple[Role, str, str]],
+    lists: list[asyncio.Task[list[Row]]],
+) -> AsyncGenerator[SourcePhoto, None]:
+    f = session.fields("photos")
+    batches: list[tuple[Role, str]] = []
+    for (role, key, _), task in zip(people, lists, strict=True):
+        id_field = session.fields(key)["id"]
+        ids = [mapping.ident(row, id_field, key) for row in await task]
+        batches += [(role, b) for b in is_in(f["person_id"], ids, session.config.max_terms)]
+    fetches = [_task(session.rows("photos", where)) for _, where in batches]
+    try:
+        for (role, _), fetch in zip(batches, fetches, strict=True):
+            for row in await fetch:
+                person = mapping.ident(row, f["person_id"], "person photo")
+                data = mapping.photo_bytes(row, f["photo"], person)
+                if data:
+                    yield SourcePhoto(person, role, data, None)
+    finally:
+        await _cancel(*fetches)
+
+
+DATASET_FUNCTIONS = {
+    Dataset.YEARS: years,
+    Dataset.STAFF: staff,
+    Dataset.STUDENTS: students,
+    Dataset.GROUPS: groups,
+    Dataset.PHOTOS: photos,
+    Dataset.EXAM_RESULTS: exam_results,
+}

@@ -1,0 +1,139 @@
+"""An authenticated Bromcom session (either mode) and the permission pre-flight."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from misbridge.errors import PermissionDeniedError
+from misbridge.hooktypes import ExtractContext, PermissionCheck
+from misbridge.model import Dataset
+from misbridge_bromcom.config import MODE_CREDENTIALS, BromcomConfig
+from misbridge_bromcom.filters import matches_nothing
+from misbridge_bromcom.partner import GRANT_HINT, PartnerApi
+from misbridge_bromcom.schema import Mode
+from misbridge_bromcom.soap import SoapApi
+
+__all__ = ["NEEDS", "BromcomSession", "open_session"]
+
+Row = dict[str, Any]
+
+#: The entities each dataset reads, including those it needs through another dataset.
+NEEDS: dict[Dataset, tuple[str, ...]] = {
+    Dataset.YEARS: ("years", "collections"),
+    Dataset.STAFF: ("staff",),
+    Dataset.STUDENTS: ("students",),
+    Dataset.GROUPS: ("collections", "subjects", "associates", "executives"),
+    Dataset.PHOTOS: ("students", "staff", "photos"),
+    Dataset.EXAM_RESULTS: ("results",),
+}
+
+#: The field that identifies a row of each entity, for filters matching nothing.
+_PROBE_FIELD = {
+    "years": "id",
+    "collections": "id",
+    "staff": "id",
+    "students": "id",
+    "subjects": "id",
+    "associates": "collection_id",
+    "executives": "collection_id",
+    "results": "student_id",
+    "photos": "person_id",
+}
+
+
+class Api(Protocol):
+    def pages(self, entity: str, entity_filter: str) -> AsyncIterator[list[Row]]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class BromcomSession:
+    """What ``authenticate`` returns: the configuration and one open connection."""
+
+    def __init__(self, config: BromcomConfig, api: PartnerApi | SoapApi) -> None:
+        self.config = config
+        self.api = api
+        self.granted: set[str] | None = None  # legacy mode: the ticked entities
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+    def fields(self, key: str) -> dict[str, str]:
+        return self.config.vocab.fields(key)
+
+    async def pages(self, key: str, entity_filter: str = "") -> AsyncIterator[list[Row]]:
+        async for page in self.api.pages(self.config.vocab.entity(key), entity_filter):
+            yield page
+
+    async def rows(self, key: str, entity_filter: str = "") -> list[Row]:
+        out: list[Row] = []
+        async for page in self.pages(key, entity_filter):
+            out.extend(page)
+        return out
+
+    def probe_filter(self, key: str) -> str:
+        return matches_nothing(self.config.vocab.field(key, _PROBE_FIELD[key]))
+
+    async def check(self) -> list[PermissionCheck]:
+        """Which entities each dataset lacks, as Bromcom's access page names them."""
+        vocab = self.config.vocab
+        keys = sorted({k for needs in NEEDS.values() for k in needs})
+        if isinstance(self.api, SoapApi):
+            granted = {g.lower() for g in (self.granted or await self.api.granted())}
+            missing = {k for k in keys if vocab.entity(k).lower() not in granted}
+        else:
+            results = await asyncio.gather(*(self._partner_denied(k) for k in keys))
+            missing = {k for k, out in zip(keys, results, strict=True) if out}
+        checks = []
+        for dataset, needs in NEEDS.items():
+            lacking = tuple(vocab.entity(k) for k in needs if k in missing)
+            notes = (f"{GRANT_HINT}: {', '.join(lacking)}",) if lacking else ()
+            checks.append(PermissionCheck(dataset, lacking, notes))
+        return checks
+
+    async def _partner_denied(self, key: str) -> bool:
+        assert isinstance(self.api, PartnerApi)
+        try:
+            if key == "photos":
+                await self.api.image("")
+            else:
+                await self.rows(key, self.probe_filter(key))
+        except PermissionDeniedError:
+            return True
+        return False
+
+
+async def open_session(context: ExtractContext) -> BromcomSession:
+    """Read the settings, connect, and prove the credentials with one harmless request."""
+    config = BromcomConfig.from_context(context)
+    for name in MODE_CREDENTIALS[config.mode]:
+        context.credential(name)  # a clear "missing" error before any request
+    api: PartnerApi | SoapApi
+    if config.mode is Mode.PARTNER:
+        application_id = context.require_setting("application_id")
+        api = PartnerApi(
+            config, application_id, context.credential("application_secret"), context.transport
+        )
+    else:
+        api = SoapApi(
+            config,
+            context.credential("username"),
+            context.credential("password"),
+            context.transport,
+        )
+    session = BromcomSession(config, api)
+    try:
+        if isinstance(api, SoapApi):
+            session.granted = await api.granted()
+        else:
+            # A filter matching no row: the answer is 401 for wrong credentials, 403 when
+            # the entity is not ticked (still a valid login), and never anyone's data.
+            with contextlib.suppress(PermissionDeniedError):
+                await session.rows("students", session.probe_filter("students"))
+    except BaseException:
+        await session.aclose()
+        raise
+    return session

@@ -1,0 +1,217 @@
+"""The simulator's web layer: routes, authentication, filtering, paging and errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+import defusedxml.ElementTree as SafeET
+from attrs import define, field, frozen
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from misbridge_bromcom.schema import GROUP_TYPES, Mode, Vocabulary
+from misbridge_bromcom.sim_data import Row
+from misbridge_bromcom.sim_filter import FilterError, compile_filter
+from misbridge_bromcom.sim_wire import dataset_xml, json_value, soap_envelope, soap_fault
+
+__all__ = ["PHOTO_PATH", "SOAP_PATH", "SimulatorApp", "Table"]
+
+SOAP_PATH = "/Nucleus/WebServices/ThirdParty/TPReadonlyDataService.asmx"
+PHOTO_PATH = "/Nucleus/Framework/Components/Controls/ImageDisplay.ashx"
+_TEMPURI = "{http://tempuri.org/}"
+_PAGE = re.compile(r"(?:\{|%7B)page(?::|%3A)(\d+)(?:\}|%7D)$", re.IGNORECASE)
+
+
+@frozen
+class Table:
+    """One entity in one mode: wire rows for output, lower-cased rows for filtering."""
+
+    key: str
+    entity: str
+    columns: tuple[str, ...]
+    lowered: frozenset[str]
+    filter_rows: tuple[Mapping[str, Any], ...]
+    out_rows: tuple[Mapping[str, Any], ...]
+    json_rows: tuple[bytes, ...]
+
+    @classmethod
+    def build(cls, key: str, rows: Sequence[Row], vocab: Vocabulary) -> Table:
+        names = {k: v for k, v in vocab.fields(key).items() if v}
+        kinds = {kind: vocab.group_type(kind) for kind in GROUP_TYPES}
+        out: list[dict[str, Any]] = []
+        for row in rows:
+            wire = {names[k]: row.get(k) for k in names}
+            if key == "collections":
+                kind = row.get("type")
+                wire[names["type"]] = kinds.get(kind, kind) if isinstance(kind, str) else kind
+            out.append(wire)
+        columns = tuple(names.values())
+        return cls(
+            key=key,
+            entity=vocab.entity(key),
+            columns=columns,
+            lowered=frozenset(c.lower() for c in columns),
+            filter_rows=tuple({k.lower(): v for k, v in r.items()} for r in out),
+            out_rows=tuple(out),
+            json_rows=tuple(
+                json.dumps({k: json_value(v) for k, v in r.items()}).encode() for r in out
+            ),
+        )
+
+
+def _json(status: int, payload: Any) -> Response:
+    return Response(json.dumps(payload), status, media_type="application/json")
+
+
+def _failure(status: int, message: str) -> Response:
+    return _json(status, {"success": False, "data": None, "message": message})
+
+
+def _query(raw: str) -> tuple[dict[str, str], int]:
+    """Query parameters, and the page marker appended (unencoded) after the filter."""
+    params: dict[str, str] = {}
+    page = 0
+    for part in raw.split("&"):
+        name, _, value = part.partition("=")
+        if name.lower() == "entityfilter":
+            match = _PAGE.search(value)
+            if match:
+                page = int(match.group(1))
+                value = value[: match.start()]
+        params[unquote(name).lower()] = unquote(value)
+    return params, page
+
+
+@define
+class SimulatorApp:
+    tables: Mapping[Mode, Mapping[str, Table]]
+    images: Mapping[str, tuple[bytes, str]]
+    school_id: int
+    denied: frozenset[str]
+    page_size: int
+    max_terms: Mapping[Mode, int | None]
+    application: tuple[str, str]
+    login: tuple[str, str]
+    auth_fault: str
+    denied_fault: str
+    calls: list[str] = field(factory=list)
+    asgi: Starlette = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.asgi = Starlette(
+            routes=[
+                Route("/v2/{entity}", self.partner, methods=["GET"]),
+                Route(PHOTO_PATH, self.photo, methods=["GET"]),
+                Route(SOAP_PATH, self.soap, methods=["POST"]),
+            ]
+        )
+
+    def _by_name(self, mode: Mode, name: str) -> Table | None:
+        for table in self.tables[mode].values():
+            if table.columns and table.entity.lower() == name.lower():
+                return table
+        return None
+
+    def _application_ok(self, request: Request) -> bool:
+        return (
+            request.headers.get("applicationid"),
+            request.headers.get("applicationsecret"),
+        ) == self.application
+
+    # -- Partner Data API 2.0 --------------------------------------------------------------
+    async def partner(self, request: Request) -> Response:
+        name = request.path_params["entity"]
+        self.calls.append(f"GET {name}")
+        if not self._application_ok(request):
+            return _failure(401, "Invalid ApplicationId or ApplicationSecret.")
+        params, page = _query(request.scope.get("query_string", b"").decode("latin-1"))
+        if params.get("schoolid") != str(self.school_id):
+            return _failure(403, "This application has not been authorised by the school.")
+        table = self._by_name(Mode.PARTNER, name)
+        if table is None:
+            return _failure(404, f"Unknown entity '{name}'.")
+        if table.key in self.denied:
+            return _failure(403, f"Access to '{table.entity}' has not been granted.")
+        try:
+            keep = compile_filter(
+                params.get("entityfilter"), table.lowered, self.max_terms[Mode.PARTNER]
+            )
+        except FilterError as exc:
+            return _failure(400, f"Invalid entityFilter: {exc}.")
+        chosen = [j for j, r in zip(table.json_rows, table.filter_rows, strict=True) if keep(r)]
+        rows = chosen[page * self.page_size : (page + 1) * self.page_size]
+        body = b'{"success":true,"data":[' + b",".join(rows) + b"]}"
+        return Response(body, 200, media_type="application/json")
+
+    async def photo(self, request: Request) -> Response:
+        self.calls.append("GET ImageDisplay")
+        if not self._application_ok(request):
+            return _failure(401, "Invalid ApplicationId or ApplicationSecret.")
+        if "photos" in self.denied:
+            return _failure(403, "Access to photos has not been granted.")
+        found = self.images.get(request.query_params.get("EncID", ""))
+        if found is None:
+            return Response(b"", 404)
+        return Response(found[0], 200, media_type=found[1])
+
+    # -- legacy SOAP service ---------------------------------------------------------------
+    async def soap(self, request: Request) -> Response:
+        media = request.headers.get("content-type", "")
+        if not media.lower().startswith("application/soap+xml"):
+            return Response(b"", 415)
+        try:
+            root = SafeET.fromstring(await request.body())
+            envelope_body = root.find("{http://www.w3.org/2003/05/soap-envelope}Body")
+            body = envelope_body[0] if envelope_body is not None and len(envelope_body) else None
+        except Exception:  # any unreadable request: ASMX answers a Sender fault
+            body = None
+        if body is None:
+            return self._fault("Server was unable to read request.", "soap:Sender", 400)
+        operation = body.tag.removeprefix(_TEMPURI)
+        action = re.search(r'action="?([^";]+)"?', media)
+        if action and action.group(1) != f"http://tempuri.org/{operation}":
+            return self._fault("The action does not match the operation.", "soap:Sender")
+        args = {child.tag.removeprefix(_TEMPURI).lower(): child.text or "" for child in body}
+        self.calls.append(f"POST {operation} {args.get('entityname', '')}".rstrip())
+        if (args.get("username"), args.get("password")) != self.login or args.get(
+            "schoolid"
+        ) != str(self.school_id):
+            return self._fault(self.auth_fault)
+        if operation == "findEntitiesBySchoolID":
+            names = [
+                {"EntityName": t.entity}
+                for t in self.tables[Mode.SOAP].values()
+                if t.entity and t.key != "granted" and t.key not in self.denied
+            ]
+            return self._result(operation, dataset_xml(["EntityName"], names))
+        if operation != "getEntityDataBySchoolID":
+            return self._fault(f"Unknown operation {operation}.", "soap:Sender")
+        table = self._by_name(Mode.SOAP, args.get("entityname", ""))
+        if table is None or table.key == "granted":
+            return self._fault("Server was unable to process request. ---> Invalid entity name.")
+        if table.key in self.denied:
+            return self._fault(self.denied_fault.format(entity=table.entity))
+        try:
+            keep = compile_filter(
+                args.get("entityfilter"), table.lowered, self.max_terms[Mode.SOAP]
+            )
+        except FilterError as exc:
+            return self._fault(f"Server was unable to process request. ---> {exc}")
+        rows = [o for o, r in zip(table.out_rows, table.filter_rows, strict=True) if keep(r)]
+        return self._result(operation, dataset_xml(table.columns, rows))
+
+    def _result(self, operation: str, xml: str) -> Response:
+        return Response(
+            soap_envelope(operation, xml), 200, media_type="application/soap+xml; charset=utf-8"
+        )
+
+    def _fault(self, reason: str, code: str = "soap:Receiver", status: int = 500) -> Response:
+        return Response(
+            soap_fault(reason, code), status, media_type="application/soap+xml; charset=utf-8"
+        )
