@@ -1,0 +1,118 @@
+"""``misbridge wonde ...``: the standard check/extract plus ``schools`` and ``deletions``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from misbridge.errors import MisbridgeError
+from misbridge.hooktypes import ExtractContext, MisInfo, Secret
+from misbridge_wonde.client import list_schools, open_session
+from misbridge_wonde.schema import DEFAULT_BASE_URL
+
+__all__ = ["wonde_group"]
+
+
+def _credentials(info: MisInfo) -> dict[str, Secret]:
+    from misbridge.cli_kit import resolve_credentials
+
+    return resolve_credentials(info, None)
+
+
+def _fail(message: str) -> None:
+    from misbridge.cli_kit import fail
+
+    fail(message)
+
+
+def _region(school: Mapping[str, Any]) -> str:
+    region = school.get("region")
+    domain = region.get("domain") if isinstance(region, Mapping) else None
+    return str(domain or "")
+
+
+def schools_command(info: MisInfo) -> click.Command:
+    @click.command("schools")
+    @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="Wonde API.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+    def schools(base_url: str, as_json: bool) -> None:
+        """List the schools that have approved this token's application."""
+        try:
+            context = ExtractContext(
+                mis=info.name, settings={"base_url": base_url}, credentials=_credentials(info)
+            )
+            found = asyncio.run(list_schools(context))
+        except MisbridgeError as exc:
+            _fail(str(exc))
+            return
+        if as_json:
+            for school in found:
+                click.echo(json.dumps(school, sort_keys=True, default=str))
+            return
+        table = Table(title="Wonde: schools that approved this application")
+        for column in ("school id", "name", "URN", "LA/establishment", "MIS", "API host"):
+            table.add_column(column)
+        for school in found:
+            table.add_row(
+                str(school.get("id") or ""),
+                str(school.get("name") or ""),
+                str(school.get("urn") or ""),
+                f"{school.get('la_code') or ''}/{school.get('establishment_number') or ''}",
+                str(school.get("mis") or ""),
+                _region(school),
+            )
+        Console().print(table)
+
+    return schools
+
+
+def deletions_command(info: MisInfo) -> click.Command:
+    @click.command("deletions")
+    @click.option("--school-id", required=True, envvar="MISBRIDGE_WONDE_SCHOOL_ID")
+    @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True)
+    @click.option("--since", type=click.DateTime(), help="Only deletions after this (UTC).")
+    def deletions(school_id: str, base_url: str, since: datetime | None) -> None:
+        """Print the records Wonde reports deleted, as JSON lines (id and type)."""
+
+        async def run() -> int:
+            context = ExtractContext(
+                mis=info.name,
+                settings={"school_id": school_id, "base_url": base_url},
+                credentials=_credentials(info),
+            )
+            session = await open_session(context)
+            count = 0
+            try:
+                async for record in session.deletions(since):
+                    sys.stdout.write(json.dumps(dict(record), sort_keys=True) + "\n")
+                    count += 1
+            finally:
+                await session.aclose()
+            return count
+
+        try:
+            count = asyncio.run(run())
+        except MisbridgeError as exc:
+            _fail(str(exc))
+            return
+        click.echo(f"{count} deletion(s)", err=True)
+
+    return deletions
+
+
+def wonde_group(info: MisInfo) -> click.Group:
+    """``misbridge wonde``: the shared check/extract commands and Wonde's own."""
+    from misbridge.cli_kit import mis_command_group
+
+    group = mis_command_group(info)
+    group.add_command(schools_command(info))
+    group.add_command(deletions_command(info))
+    return group

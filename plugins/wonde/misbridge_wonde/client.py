@@ -1,0 +1,266 @@
+"""An authenticated Wonde session for one school: token, regional host, lists, counts.
+
+The token goes in a Bearer header, and only to hosts we trust: the configured base URL's
+host and Wonde's own API hosts (:data:`~misbridge_wonde.schema.WONDE_HOSTS`). The school's
+``region.domain`` comes from Wonde's answer, so it is server-controlled input deciding
+where the token is sent: anything outside that list is refused before a byte goes there
+(reliability-and-security.md 5.6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+from misbridge.errors import (
+    ConfigurationError,
+    PermissionDeniedError,
+    SourceError,
+    SourceFormatError,
+)
+from misbridge.hooktypes import ExtractContext, Secret
+from misbridge.http import HttpPolicy, MisHttpClient
+from misbridge.model import Dataset
+from misbridge_wonde import state
+from misbridge_wonde.paging import Lister
+from misbridge_wonde.schema import DEFAULT_BASE_URL, WONDE_HOSTS
+from misbridge_wonde.settings import WondeSettings
+
+__all__ = ["COUNTED", "WondeSession", "list_schools", "open_session"]
+
+log = structlog.get_logger()
+
+#: The lists whose size ``/counts`` gives, asked for together in one request.
+COUNTED = ("students", "employees", "groups", "classes")
+
+#: How far before the extract's start the next incremental extract looks back, so that a
+#: change made while this extract ran (or a small clock difference) is never missed.
+OVERLAP = timedelta(minutes=5)
+
+
+def _client(
+    base_url: str, token: Secret, context: ExtractContext, allowed: frozenset[str] | None = None
+) -> MisHttpClient:
+    return MisHttpClient(
+        "wonde",
+        base_url,
+        headers={
+            "Authorization": f"Bearer {token.reveal()}",
+            "Accept": "application/json",
+            "User-Agent": "misbridge-wonde",
+        },
+        transport=context.transport,
+        policy=HttpPolicy.from_settings(context.settings),
+        allowed_hosts=allowed,
+    )
+
+
+def regional_base(domain: Any, base: httpx.URL) -> str | None:
+    """The API base URL for a school's ``region.domain``; None means "the configured one".
+
+    :raises SourceFormatError: the domain is not a Wonde API host.
+    """
+    if domain in (None, ""):
+        return None
+    if not isinstance(domain, str):
+        raise SourceFormatError("wonde: the school's region domain is not a host name")
+    host = domain.strip().lower()
+    configured = base.host + (f":{base.port}" if base.port else "")
+    if host in (base.host, configured):
+        return None
+    if host in WONDE_HOSTS:
+        return f"https://{host}/v1.0/"
+    raise SourceFormatError(
+        f"wonde: the school's region domain {host!r} is not a Wonde API host; the token was "
+        "not sent there. If Wonde has opened a new region, set base_url to its API address",
+        mis="wonde",
+        host=host,
+    )
+
+
+class WondeSession:
+    """What ``authenticate`` returns; the extract hooks read through it."""
+
+    def __init__(
+        self,
+        settings: WondeSettings,
+        context: ExtractContext,
+        clients: Sequence[MisHttpClient],
+        lister: Lister,
+        school: Mapping[str, Any],
+    ) -> None:
+        self.settings = settings
+        self.context = context
+        self.clients = tuple(clients)
+        self.lister = lister
+        self.school = school
+        self.started = datetime.now(UTC)
+        self._counts: asyncio.Task[dict[str, int | None]] | None = None
+        self._running: set[Dataset] = set()
+        self._done: set[Dataset] = set()
+        self._failed: set[Dataset] = set()
+        self._since = state.read(settings.school_id) if settings.incremental else {}
+
+    @property
+    def requests_sent(self) -> int:
+        return sum(c.requests_sent for c in self.clients)
+
+    def since(self, dataset: Dataset) -> datetime | None:
+        """Only changes after this (``--since``, else the last successful extract)."""
+        if self.context.since is not None:
+            return self.context.since
+        return self._since.get(dataset.value)
+
+    async def counts(self) -> dict[str, int | None]:
+        """Every counted list's size, from one shared ``/counts`` request."""
+        if self._counts is None:
+            self._counts = asyncio.ensure_future(self._read_counts())
+        return await asyncio.shield(self._counts)
+
+    async def report_total(self, path: str, dataset: Dataset) -> None:
+        """Give the progress display a list's size when it is known anyway (parallel
+        paging reads the counts; the other modes do not spend a request on it)."""
+        if self.settings.paging == "parallel" and self.since(dataset) is None:
+            total = (await self.counts()).get(path)
+            if total is not None:
+                self.context.report_total(dataset, total)
+
+    async def _read_counts(self) -> dict[str, int | None]:
+        url = self.lister.url(f"schools/{self.settings.school_id}/counts")
+        try:
+            body = await self.lister.http.get_json(url, params={"include": ",".join(COUNTED)})
+        except SourceError as exc:
+            # Without counts the lists are still read, one page after another.
+            log.info("wonde.counts_unavailable", error=type(exc).__name__)
+            return dict.fromkeys(COUNTED)
+        data = body.get("data") if isinstance(body, Mapping) else None
+        found: dict[str, int | None] = {}
+        for name in COUNTED:
+            entry = data.get(name) if isinstance(data, Mapping) else None
+            inner = entry.get("data") if isinstance(entry, Mapping) else None
+            count = inner.get("count") if isinstance(inner, Mapping) else None
+            found[name] = count if isinstance(count, int) and count >= 0 else None
+        return found
+
+    async def records(
+        self, path: str, include: Sequence[str], dataset: Dataset
+    ) -> AsyncIterator[Mapping[str, Any]]:
+        """Every record of a school list, in the configured paging mode."""
+        since = self.since(dataset)
+        extra: dict[str, str] = {}
+        mode = self.settings.paging
+        count: int | None = None
+        if since is not None:
+            moment = since.astimezone(UTC) if since.tzinfo else since
+            extra["updated_after"] = moment.strftime("%Y-%m-%d %H:%M:%S")
+            # Counts are of the whole list, not of the changes: read changes by cursor.
+            mode = "cursor" if mode == "parallel" else mode
+        elif mode == "parallel" and path in COUNTED:
+            count = (await self.counts()).get(path)
+        try:
+            async for record in self.lister.records(
+                f"schools/{self.settings.school_id}/{path}",
+                include=include,
+                extra=extra,
+                mode=mode,
+                count=count,
+            ):
+                yield record
+        except PermissionDeniedError:
+            raise PermissionDeniedError(
+                f"wonde: the school has not granted this application the '{path}' scope, "
+                f"which the {dataset.value} dataset needs; ask the school to approve it in "
+                "the Wonde portal, or leave the dataset out",
+                missing=(path,),
+                mis="wonde",
+                dataset=dataset.value,
+            ) from None
+
+    async def deletions(self, since: datetime | None) -> AsyncIterator[Mapping[str, Any]]:
+        """Records Wonde reports deleted (``/deletions``), after ``since`` if given."""
+        extra: dict[str, str] = {}
+        if since is not None:
+            moment = since.astimezone(UTC) if since.tzinfo else since
+            extra["updated_after"] = moment.strftime("%Y-%m-%d %H:%M:%S")
+        async for record in self.lister.records(
+            f"schools/{self.settings.school_id}/deletions", extra=extra, mode="follow-next"
+        ):
+            yield record
+
+    async def tracked(self, dataset: Dataset, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """``stream``, noting whether the dataset was read to its end."""
+        self._running.add(dataset)
+        try:
+            async for item in stream:
+                yield item
+        except BaseException:
+            self._failed.add(dataset)
+            raise
+        self._done.add(dataset)
+
+    def succeeded(self) -> bool:
+        return bool(self._done) and not self._failed and self._running == self._done
+
+    async def aclose(self) -> None:
+        try:
+            if self.settings.incremental and self.succeeded():
+                state.write(self.settings.school_id, self.started - OVERLAP, sorted(self._done))
+        finally:
+            for client in self.clients:
+                await client.aclose()
+
+
+async def open_session(context: ExtractContext) -> WondeSession:
+    """Check the token, find the school and its regional host (one request)."""
+    settings = WondeSettings.from_context(context)
+    token = context.credential("token")
+    base = _client(settings.base_url, token, context)
+    clients = [base]
+    try:
+        school_url = base.check_url(f"schools/{settings.school_id}")
+        try:
+            body = await base.get_json(school_url)
+        except SourceFormatError as exc:
+            if exc.context.get("status") == 404:
+                raise ConfigurationError(
+                    f"wonde: school {settings.school_id} is unknown or has not approved this "
+                    "application; 'misbridge wonde schools' lists the schools that have",
+                    mis="wonde",
+                    setting="school_id",
+                ) from None
+            raise
+        school = body.get("data") if isinstance(body, Mapping) else None
+        if not isinstance(school, Mapping):
+            raise SourceFormatError(
+                f"wonde: the school record for {settings.school_id} has no 'data' object",
+                mis="wonde",
+            )
+        region = school.get("region")
+        domain = region.get("domain") if isinstance(region, Mapping) else None
+        regional = regional_base(domain, httpx.URL(settings.base_url))
+        http = base
+        if regional is not None:
+            http = _client(regional, token, context)
+            clients.append(http)
+        lister = Lister(http, str(http.check_url("")), settings.per_page)
+        return WondeSession(settings, context, clients, lister, school)
+    except BaseException:
+        for client in clients:
+            await client.aclose()
+        raise
+
+
+async def list_schools(context: ExtractContext) -> list[Mapping[str, Any]]:
+    """The schools that have approved this token's application (``/schools``)."""
+    base_url = context.setting("base_url") or DEFAULT_BASE_URL
+    client = _client(base_url, context.credential("token"), context)
+    try:
+        lister = Lister(client, str(client.check_url("")), 200)
+        return [s async for s in lister.records("schools")]
+    finally:
+        await client.aclose()

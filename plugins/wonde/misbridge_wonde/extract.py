@@ -1,0 +1,174 @@
+"""The datasets: which Wonde lists each one reads, with which includes.
+
+Each dataset is an async generator of source records. A dataset that reads several
+lists (groups: groups, classes and two membership lists) reads them concurrently and
+yields records as they come (:func:`merge`), so its wall time is that of its slowest
+list, not the sum.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+import structlog
+
+from misbridge.model import Dataset, GroupKind, Role
+from misbridge.source import (
+    SourceGroup,
+    SourceMembership,
+    SourcePhoto,
+    SourceStaff,
+    SourceStudent,
+    SourceYearGroup,
+)
+from misbridge_wonde import mapping
+from misbridge_wonde.client import WondeSession
+
+__all__ = [
+    "MEMBER_INCLUDES",
+    "STAFF_INCLUDES",
+    "STUDENT_INCLUDES",
+    "groups",
+    "merge",
+    "photos",
+    "staff",
+    "students",
+    "years",
+]
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
+
+STUDENT_INCLUDES = ("contact_details", "education_details", "extended_details", "year")
+STAFF_INCLUDES = ("employment_details", "contact_details")
+MEMBER_INCLUDES = ("groups", "classes")
+_DONE = object()
+
+
+async def merge(*sources: AsyncIterator[T]) -> AsyncIterator[T]:
+    """Items of every source as they arrive; the first error stops them all."""
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1024)
+
+    async def pump(source: AsyncIterator[T]) -> None:
+        try:
+            async for item in source:
+                await queue.put(item)
+        except Exception as exc:  # handed to the consumer, which re-raises it
+            await queue.put(_Failure(exc))
+            return
+        finally:
+            closer = getattr(source, "aclose", None)
+            if closer is not None:
+                await closer()
+        await queue.put(_DONE)
+
+    tasks = [asyncio.create_task(pump(s)) for s in sources]
+    try:
+        remaining = len(tasks)
+        while remaining:
+            item = await queue.get()
+            if item is _DONE:
+                remaining -= 1
+            elif isinstance(item, _Failure):
+                raise item.error
+            else:
+                yield item
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _Failure:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+async def years(session: WondeSession) -> AsyncIterator[SourceYearGroup]:
+    # Wonde has no academic-year list; year groups are groups of the year type.
+    kinds = session.settings.names.group_kinds()
+    async for obj in session.records("groups", (), Dataset.YEARS):
+        if mapping.group_kind(obj, kinds) is GroupKind.YEAR:
+            yield mapping.year_group(obj)
+
+
+async def staff(session: WondeSession) -> AsyncIterator[SourceStaff]:
+    names = session.settings.names
+    keep_former = session.settings.include_former_staff
+    left = 0
+    await session.report_total("employees", Dataset.STAFF)
+    async for obj in session.records("employees", STAFF_INCLUDES, Dataset.STAFF):
+        if keep_former or mapping.is_current_employee(obj):
+            yield mapping.employee(obj, names)
+        else:
+            left += 1
+    if left:
+        log.info("wonde.former_staff_skipped", count=left)
+
+
+async def students(session: WondeSession) -> AsyncIterator[SourceStudent]:
+    names = session.settings.names
+    await session.report_total("students", Dataset.STUDENTS)
+    async for obj in session.records("students", STUDENT_INCLUDES, Dataset.STUDENTS):
+        yield mapping.student(obj, names)
+
+
+async def _plain_groups(session: WondeSession) -> AsyncIterator[SourceGroup]:
+    kinds = session.settings.names.group_kinds()
+    other: dict[str, int] = {}
+    async for obj in session.records("groups", (), Dataset.GROUPS):
+        kind = mapping.group_kind(obj, kinds)
+        if kind is None:
+            label = str(obj.get("type"))
+            other[label] = other.get(label, 0) + 1
+        elif kind is not GroupKind.YEAR:  # year groups belong to the years dataset
+            yield mapping.group(obj, kind)
+    if other:
+        log.warning(
+            "wonde.group_types_ignored",
+            types=other,
+            hint="not registration groups, houses or years; set wire_names if they are",
+        )
+
+
+async def _classes(session: WondeSession) -> AsyncIterator[SourceGroup]:
+    async for obj in session.records("classes", ("subject",), Dataset.GROUPS):
+        yield mapping.class_group(obj)
+
+
+async def _memberships(
+    session: WondeSession, path: str, role: Role
+) -> AsyncIterator[SourceMembership]:
+    kinds = session.settings.names.group_kinds()
+    async for obj in session.records(path, MEMBER_INCLUDES, Dataset.GROUPS):
+        for membership in mapping.memberships(obj, role, kinds):
+            yield membership
+
+
+async def groups(session: WondeSession) -> AsyncIterator[SourceGroup | SourceMembership]:
+    streams: tuple[AsyncIterator[SourceGroup | SourceMembership], ...] = (
+        _plain_groups(session),
+        _classes(session),
+        _memberships(session, "students", Role.STUDENT),
+        _memberships(session, "employees", Role.STAFF),
+    )
+    async for record in merge(*streams):
+        yield record
+
+
+async def _photos_of(session: WondeSession, path: str, role: Role) -> AsyncIterator[SourcePhoto]:
+    async for obj in session.records(path, ("photo",), Dataset.PHOTOS):
+        found = mapping.photo(obj, role)
+        if found is not None:
+            yield found
+
+
+async def photos(session: WondeSession) -> AsyncIterator[SourcePhoto]:
+    async for record in merge(
+        _photos_of(session, "students", Role.STUDENT),
+        _photos_of(session, "employees", Role.STAFF),
+    ):
+        yield record

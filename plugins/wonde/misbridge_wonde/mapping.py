@@ -1,0 +1,265 @@
+"""Wonde objects -> source records. Mapping only: no business rule is applied here.
+
+Values stay raw (Carbon date objects, the vendor's flags and codes); every contact
+Wonde gives is emitted with its type and whether it is the one Wonde names ``primary``;
+the shared normaliser chooses. A value that is ``null`` because the app lacks a scope
+is simply missing (mis-apis.md 1.1, "Scopes").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from misbridge.model import GroupKind, Role
+from misbridge.source import (
+    RawDate,
+    RawFlag,
+    SourceAddress,
+    SourceEmail,
+    SourceGroup,
+    SourceMembership,
+    SourcePhoto,
+    SourceSen,
+    SourceStaff,
+    SourceStudent,
+    SourceTelephone,
+    SourceYearGroup,
+)
+from misbridge_wonde.schema import WireNames
+
+__all__ = [
+    "address_lines",
+    "class_group",
+    "decode_photo",
+    "employee",
+    "group",
+    "group_kind",
+    "memberships",
+    "photo",
+    "student",
+    "year_group",
+]
+
+Json = Mapping[str, Any]
+
+#: Wonde address fields in reading order; the simulator splits lines into the same order.
+ADDRESS_FIELDS = ("apartment", "house_name", "street", "district", "town", "county", "country")
+EMAIL_SLOTS = (("home", "H"), ("work", "W"))
+PHONE_SLOTS = (("home", "H"), ("work", "W"), ("mobile", "M"))
+ADDRESS_SLOTS = (("home", "H"), ("work", "W"), ("postal", "P"))
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return None  # an object where text belongs: nothing we can read
+
+
+def _id(obj: Json) -> str:
+    return _text(obj.get("id")) or ""
+
+
+def _date(value: Any) -> RawDate:
+    if value is None or isinstance(value, str | Mapping):
+        return value
+    return str(value)  # the normaliser reports what it cannot read
+
+
+def _flag(value: Any) -> RawFlag:
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    return str(value)
+
+
+def _one(obj: Json, name: str) -> Json:
+    """An included single object (``{"data": {...}}``); empty when absent or out of scope."""
+    wrapped = obj.get(name)
+    if isinstance(wrapped, Mapping):
+        inner = wrapped.get("data")
+        if isinstance(inner, Mapping):
+            return inner
+    return {}
+
+
+def _many(obj: Json, name: str) -> Iterator[Json]:
+    wrapped = obj.get(name)
+    if isinstance(wrapped, Mapping) and isinstance(wrapped.get("data"), list):
+        yield from (item for item in wrapped["data"] if isinstance(item, Mapping))
+
+
+def address_lines(address: Json) -> tuple[str, ...]:
+    lines: list[str] = []
+    for name in ADDRESS_FIELDS:
+        value = _text(address.get(name))
+        if name == "street":
+            number = _text(address.get("house_number"))
+            value = " ".join(v for v in (number, value) if v) or None
+        if value and value.strip():
+            lines.append(value)
+    return tuple(lines)
+
+
+def _contacts(
+    details: Json, names: WireNames
+) -> tuple[tuple[SourceAddress, ...], tuple[SourceTelephone, ...], tuple[SourceEmail, ...]]:
+    emails_obj = details.get(names.emails)
+    emails_obj = emails_obj if isinstance(emails_obj, Mapping) else {}
+    primary = _text(emails_obj.get("primary"))
+    emails = [
+        SourceEmail(kind, value, primary=value == primary)
+        for slot, kind in EMAIL_SLOTS
+        if (value := _text(emails_obj.get(slot)))
+    ]
+    seen = {e.address for e in emails}
+    # The primary (and the general "email") may be of a type with no slot of its own.
+    for slot, is_primary in (("primary", True), ("email", False)):
+        value = _text(emails_obj.get(slot))
+        if value and value not in seen:
+            emails.append(SourceEmail(None, value, primary=is_primary))
+            seen.add(value)
+
+    phones_obj = details.get(names.phones)
+    phones_obj = phones_obj if isinstance(phones_obj, Mapping) else {}
+    main_phone = _text(phones_obj.get("primary"))
+    phones = [
+        SourceTelephone(kind, value, primary=value == main_phone)
+        for slot, kind in PHONE_SLOTS
+        if (value := _text(phones_obj.get(slot)))
+    ]
+    numbers = {p.number for p in phones}
+    for slot, is_primary in (("primary", True), ("phone", False)):
+        value = _text(phones_obj.get(slot))
+        if value and value not in numbers:
+            phones.append(SourceTelephone(None, value, primary=is_primary))
+            numbers.add(value)
+
+    addresses_obj = details.get(names.addresses)
+    addresses_obj = addresses_obj if isinstance(addresses_obj, Mapping) else {}
+    addresses = []
+    for slot, kind in ADDRESS_SLOTS:
+        wire = addresses_obj.get(slot)
+        if isinstance(wire, Mapping):
+            lines = address_lines(wire)
+            postcode = _text(wire.get("postcode"))
+            if lines or postcode:
+                addresses.append(SourceAddress(kind, lines, postcode))
+    return tuple(addresses), tuple(phones), tuple(emails)
+
+
+def student(obj: Json, names: WireNames) -> SourceStudent:
+    education = _one(obj, "education_details")
+    extended = _one(obj, "extended_details")
+    year = _one(obj, "year")
+    sen = _text(extended.get(names.sen))
+    addresses, phones, emails = _contacts(_one(obj, "contact_details"), names)
+    return SourceStudent(
+        mis_id=_id(obj),
+        admission_number=_text(education.get(names.admission_number)),
+        upn=_text(education.get(names.upn)),
+        legal_forename=_text(obj.get("legal_forename")),
+        legal_surname=_text(obj.get("legal_surname")),
+        preferred_forename=_text(obj.get("forename")),
+        preferred_surname=_text(obj.get("surname")),
+        gender=_text(obj.get("gender")),
+        date_of_birth=_date(obj.get("date_of_birth")),
+        ethnicity=_text(extended.get(names.ethnicity)),
+        eal=_flag(extended.get(names.eal)),
+        fsm=_flag(extended.get(names.fsm)),
+        pupil_premium=_flag(extended.get(names.pupil_premium)),
+        service_child=_flag(extended.get(names.service_child)),
+        sen=(SourceSen(code=sen),) if sen and sen.strip() else (),
+        year_group=_text(year.get("code")) or _text(education.get(names.nc_year)),
+        admission_date=_date(education.get(names.admission_date)),
+        leaving_date=_date(education.get(names.leaving_date)),
+        addresses=addresses,
+        telephones=phones,
+        emails=emails,
+    )
+
+
+def is_current_employee(obj: Json) -> bool:
+    """False only when Wonde says outright that the employment has ended."""
+    return _one(obj, "employment_details").get("current") is not False
+
+
+def employee(obj: Json, names: WireNames) -> SourceStaff:
+    _, _, emails = _contacts(_one(obj, "contact_details"), names)
+    return SourceStaff(
+        mis_id=_id(obj),
+        title=_text(obj.get("title")),
+        forename=_text(obj.get("forename")),
+        surname=_text(obj.get("surname")),
+        gender=_text(obj.get("gender")),
+        emails=emails,
+        staff_code=_text(_one(obj, "employment_details").get(names.staff_code)),
+    )
+
+
+def group_kind(obj: Json, kinds: Mapping[str, GroupKind]) -> GroupKind | None:
+    """Our kind for a Wonde group, or None for a type that is not a roster group."""
+    return kinds.get((_text(obj.get("type")) or "").strip().upper())
+
+
+def year_group(obj: Json) -> SourceYearGroup:
+    return SourceYearGroup(
+        mis_id=_id(obj), name=_text(obj.get("name")), code=_text(obj.get("code"))
+    )
+
+
+def group(obj: Json, kind: GroupKind) -> SourceGroup:
+    return SourceGroup(
+        mis_id=_id(obj), name=_text(obj.get("name")), kind=kind, code=_text(obj.get("code"))
+    )
+
+
+def class_group(obj: Json) -> SourceGroup:
+    subject = obj.get("subject")
+    name = None
+    if isinstance(subject, Mapping):  # include=subject: {"data": {...}}
+        name = _text(_one(obj, "subject").get("name"))
+    return SourceGroup(
+        mis_id=_id(obj),
+        name=_text(obj.get("name")),
+        kind=GroupKind.CLASS,
+        subject=name,
+        code=_text(obj.get("code")),
+    )
+
+
+def memberships(
+    person: Json, role: Role, kinds: Mapping[str, GroupKind]
+) -> Iterator[SourceMembership]:
+    """A person's groups and classes (Wonde gives no membership dates)."""
+    person_id = _id(person)
+    for item in _many(person, "groups"):
+        kind = group_kind(item, kinds)
+        if kind is not None:
+            yield SourceMembership(_id(item), kind, person_id, role)
+    for item in _many(person, "classes"):
+        yield SourceMembership(_id(item), GroupKind.CLASS, person_id, role)
+
+
+def decode_photo(content: str) -> bytes:
+    """Photo ``content``: base64, or a ``data:`` URI (the encoding is [Unknown]).
+
+    Undecodable content gives no bytes: the normaliser then reports the photo as
+    unreadable for that person rather than the whole dataset failing.
+    """
+    if content.startswith("data:"):
+        _, _, content = content.partition(",")
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def photo(person: Json, role: Role) -> SourcePhoto | None:
+    content = _text(_one(person, "photo").get("content"))
+    if not content:
+        return None
+    return SourcePhoto(person_mis_id=_id(person), role=role, data=decode_photo(content))

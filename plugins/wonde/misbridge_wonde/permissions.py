@@ -1,0 +1,99 @@
+"""Pre-flight: which Wonde scopes the application lacks, per dataset.
+
+Each list a dataset needs is probed with one record (``per_page=1``) and the includes the
+extract asks for. A refused list is a missing object scope (``"employees"``); an include
+that comes back ``null`` rather than ``{"data": ...}`` is a missing property scope
+(``"students.contact_details"``), because Wonde keeps out-of-scope properties and sends
+them as null (mis-apis.md 1.1, "Scopes"). A person field that is empty on the probed
+record is only a note: one pupil may simply have no value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from misbridge.errors import PermissionDeniedError, SourceError
+from misbridge.hooktypes import PermissionCheck
+from misbridge.model import Dataset
+from misbridge_wonde.client import WondeSession
+from misbridge_wonde.extract import MEMBER_INCLUDES, STAFF_INCLUDES, STUDENT_INCLUDES
+
+__all__ = ["NEEDS", "check"]
+
+Probe = tuple[str, tuple[str, ...]]
+
+#: The lists (and includes) each dataset reads, including through other datasets' lists.
+NEEDS: dict[Dataset, tuple[Probe, ...]] = {
+    Dataset.YEARS: (("groups", ()),),
+    Dataset.STAFF: (("employees", STAFF_INCLUDES),),
+    Dataset.STUDENTS: (("students", STUDENT_INCLUDES),),
+    Dataset.GROUPS: (
+        ("groups", ()),
+        ("classes", ("subject",)),
+        ("students", MEMBER_INCLUDES),
+        ("employees", MEMBER_INCLUDES),
+    ),
+    Dataset.PHOTOS: (("students", ("photo",)), ("employees", ("photo",))),
+}
+
+#: Person fields whose emptiness on the probed record suggests a missing scope.
+_WATCHED = {
+    "students": ("forename", "surname", "date_of_birth", "gender"),
+    "employees": ("forename", "surname"),
+}
+
+
+class _Outcome:
+    def __init__(self) -> None:
+        self.missing: list[str] = []
+        self.notes: list[str] = []
+
+
+async def _probe(session: WondeSession, table: str, include: tuple[str, ...]) -> _Outcome:
+    outcome = _Outcome()
+    lister = session.lister
+    url = lister.url(f"schools/{session.settings.school_id}/{table}")
+    params: dict[str, str] = {"per_page": "1"}
+    if include:
+        params["include"] = ",".join(include)
+    try:
+        records, _ = await lister.get_page(url, params)
+    except PermissionDeniedError:
+        outcome.missing.append(table)
+        return outcome
+    except SourceError as exc:
+        outcome.notes.append(f"{table}: could not be checked ({exc.message})")
+        return outcome
+    if not records:
+        outcome.notes.append(f"{table}: the school has none, so its fields were not checked")
+        return outcome
+    first: Mapping[str, Any] = records[0]
+    outcome.missing += [f"{table}.{name}" for name in include if first.get(name) is None]
+    empty = [name for name in _WATCHED.get(table, ()) if first.get(name) in (None, "")]
+    if empty:
+        outcome.notes.append(
+            f"{table}: {', '.join(empty)} empty on the first record; if that is so for "
+            "everyone, grant the scope for it"
+        )
+    return outcome
+
+
+async def check(session: WondeSession, datasets: Sequence[Dataset]) -> list[PermissionCheck]:
+    probes = {probe for d in datasets for probe in NEEDS.get(d, ())}
+    ordered = sorted(probes)
+    results = await asyncio.gather(*(_probe(session, t, i) for t, i in ordered))
+    found = dict(zip(ordered, results, strict=True))
+    checks = []
+    for dataset in datasets:
+        needs = NEEDS.get(dataset)
+        if needs is None:
+            checks.append(
+                PermissionCheck(dataset, notes=("Wonde offers no such data to this plugin",))
+            )
+            continue
+        missing = dict.fromkeys(m for probe in needs for m in found[probe].missing)
+        notes = dict.fromkeys(n for probe in needs for n in found[probe].notes)
+        checks.append(PermissionCheck(dataset, tuple(missing), tuple(notes)))
+    return checks

@@ -1,0 +1,179 @@
+"""A faithful stand-in for the Wonde API, serving one :class:`SourceSchool`.
+
+Shipped code: the tests, ``misbridge demo --mis wonde`` and ``bench/bench_wonde.py`` use
+it. It runs in-process (``source()`` gives an httpx transport, so the plugin's real HTTP
+code runs with no socket) or on a loopback port (serve ``.app``).
+
+Facts mis-apis.md marks [Unknown] are options, never guesses baked in:
+
+- ``default_per_page`` / ``max_per_page``: page sizes (a third-party client says 200 max);
+- ``wire_names``: key names inside details objects and the group ``type`` strings;
+- ``deny_status``: how Wonde answers a list the app has no scope for (403 by default);
+- ``hidden``: property scopes the app lacks (``"students.date_of_birth"``,
+  ``"students.contact_details"``): those values come back ``null``, as the docs say;
+- ``region_domain``: the school's regional API host; when set, school data asked of any
+  other host comes back empty ("using the wrong domain ... will return no data");
+- ``photo_encoding``: ``"base64"`` or ``"data-uri"`` for photo ``content``;
+- rate limits and outages: :class:`misbridge.simulation.Fault` values in ``faults``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from attrs import frozen
+from starlette.requests import Request
+
+from misbridge.hooktypes import SimulatedSource
+from misbridge.model import Dataset
+from misbridge.simulation import Fault, FaultInjector, asgi_transport
+from misbridge.source import SourceSchool
+from misbridge_wonde.schema import WireNames
+from misbridge_wonde.simulator.app import build_app
+from misbridge_wonde.simulator.render import ENTITIES, Rendered, render_school, school_json
+
+__all__ = ["IN_PROCESS_BASE_URL", "SimOptions", "WondeSimulator", "simulate"]
+
+#: The base URL in-process sources use: ``.invalid`` never resolves, so a token meant
+#: for the simulator can never reach a real host by mistake.
+IN_PROCESS_BASE_URL = "https://api.wonde.invalid/v1.0/"
+
+#: When every simulated record last changed, unless a test says otherwise.
+DEFAULT_CHANGED = datetime(2026, 9, 1, 7, 30, 0)
+
+
+@frozen
+class SimOptions:
+    default_per_page: int = 50
+    max_per_page: int = 200
+    deny_status: int = 403
+    hidden: frozenset[str] = frozenset()
+    region_domain: str | None = None
+    photo_encoding: str = "base64"
+
+
+class WondeSimulator:
+    """The Wonde API for one school; see the module docstring for the options."""
+
+    def __init__(
+        self,
+        school: SourceSchool,
+        *,
+        latency: float = 0.0,
+        deny: Collection[Dataset] = (),
+        faults: Sequence[Fault] = (),
+        token: str | None = None,
+        wire_names: str | Mapping[str, str] | None = None,
+        default_per_page: int = 50,
+        max_per_page: int = 200,
+        deny_status: int = 403,
+        hidden: Collection[str] = (),
+        region_domain: str | None = None,
+        photo_encoding: str = "base64",
+        changed: datetime = DEFAULT_CHANGED,
+        other_schools: Sequence[SourceSchool] = (),
+    ) -> None:
+        self.school = school
+        self.deny = frozenset(Dataset(d) for d in deny)
+        self.names = WireNames.from_json(wire_names)
+        self.token = token or f"sim-{school.mis_id.lower()}-token"
+        self.options = SimOptions(
+            default_per_page=default_per_page,
+            max_per_page=max_per_page,
+            deny_status=deny_status,
+            hidden=frozenset(str(h) for h in hidden),
+            region_domain=region_domain,
+            photo_encoding=photo_encoding,
+        )
+        self.other_schools = tuple(other_schools)
+        self.rendered: Rendered = render_school(school, self.names, changed, photo_encoding)
+        self.deleted: dict[str, set[str]] = {table: set() for table in ENTITIES}
+        self.deletions: list[dict[str, Any]] = []
+        self._app = FaultInjector(build_app(self), latency=latency, faults=list(faults))
+
+    # -- the Simulator protocol ---------------------------------------------------------------
+    @property
+    def app(self) -> FaultInjector:
+        return self._app
+
+    @property
+    def requests(self) -> int:
+        return self._app.requests
+
+    def source(self, base_url: str | None = None) -> SimulatedSource:
+        settings = {"school_id": self.school.mis_id}
+        if base_url is None:
+            settings["base_url"] = IN_PROCESS_BASE_URL
+            return SimulatedSource(settings, {"token": self.token}, asgi_transport(self._app))
+        settings["base_url"] = base_url.rstrip("/") + "/v1.0/"
+        return SimulatedSource(settings, {"token": self.token}, None)
+
+    def wrong_credentials(self) -> Mapping[str, str]:
+        return {"token": "not-the-" + "x" * 8}
+
+    def close(self) -> None:
+        """Nothing to release: the app holds no sockets or files of its own."""
+
+    # -- changing the school while it is served (incremental-sync tests) -------------------------
+    def touch(self, table: str, entity_id: str, when: datetime) -> None:
+        """Mark one record as changed at ``when`` (what ``updated_after`` filters on)."""
+        self.rendered.tables[table][entity_id].updated = _naive_utc(when)
+
+    def delete(self, table: str, entity_id: str, when: datetime) -> None:
+        """Remove one record from the lists and record it on ``deletions``."""
+        if entity_id not in self.rendered.tables[table]:
+            raise KeyError(f"{table} has no record {entity_id!r}")
+        self.deleted[table].add(entity_id)
+        self.deletions.append(
+            {
+                "seq": len(self.deletions) + 1,
+                "id": entity_id,
+                "type": _DELETION_TYPES.get(table, table),
+                "when": _naive_utc(when),
+            }
+        )
+
+    # -- what the app asks ---------------------------------------------------------------------
+    def approved_schools(self, request: Request) -> list[dict[str, Any]]:
+        domain = self.domain_for(request)
+        return [
+            {"seq": n, **school_json(s, domain)}
+            for n, s in enumerate((self.school, *self.other_schools), start=1)
+        ]
+
+    def domain_for(self, request: Request) -> str:
+        if self.options.region_domain:
+            return self.options.region_domain
+        return request.headers.get("host", "api.wonde.com")
+
+    def right_region(self, request: Request) -> bool:
+        wanted = self.options.region_domain
+        return wanted is None or request.headers.get("host") == wanted
+
+
+_DELETION_TYPES = {
+    "students": "student",
+    "employees": "employee",
+    "groups": "group",
+    "classes": "class",
+    "subjects": "subject",
+    "photos": "photo",
+}
+
+
+def _naive_utc(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def simulate(
+    school: SourceSchool,
+    *,
+    latency: float = 0.0,
+    deny: Collection[Dataset] = (),
+    faults: Sequence[Fault] = (),
+    **options: Any,
+) -> WondeSimulator:
+    """The ``MisInfo.simulator`` factory (see the simulator conventions)."""
+    return WondeSimulator(school, latency=latency, deny=deny, faults=faults, **options)

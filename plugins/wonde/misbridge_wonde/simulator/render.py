@@ -1,0 +1,482 @@
+"""A :class:`SourceSchool` rendered as Wonde objects (mis-apis.md section 1.3).
+
+Everything is rendered once, when the simulator starts: base objects per entity, their
+include objects, and the relations between them. A request then only assembles dicts.
+
+What Wonde's format cannot carry is lost here exactly as it would be on the live API:
+
+- ``contact_details`` hold one email, telephone and address per type (the shape
+  live-data clients read), not every entry with its flags and start date. Which entry
+  Wonde keeps is [Inferred]: we keep the one the MIS marks Primary, else Main, else the
+  first; for addresses the latest start date. The Primary email and telephone are also
+  given under ``primary``; the Main flag has no place on the wire.
+- ``sen_status`` is the current SEN code only (no history, no dates).
+- group and class memberships carry no dates; year groups and classes carry no dates.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, TypeAlias
+
+from attrs import define, field
+
+from misbridge.model import GroupKind, Role
+from misbridge.source import (
+    SourceAddress,
+    SourceEmail,
+    SourceGroup,
+    SourcePhoto,
+    SourceSchool,
+    SourceStaff,
+    SourceStudent,
+    SourceTelephone,
+    SourceYearGroup,
+)
+from misbridge_wonde.schema import WireNames, carbon
+
+__all__ = [
+    "ENTITIES",
+    "Entity",
+    "Rendered",
+    "current_sen",
+    "render_school",
+    "split_address_lines",
+]
+
+Json: TypeAlias = dict[str, Any]
+
+#: List endpoints and the relations each can include: name -> (target entity, many).
+ENTITIES: dict[str, dict[str, tuple[str, bool]]] = {
+    "students": {
+        "contact_details": ("student_contact_details", False),
+        "education_details": ("education_details", False),
+        "extended_details": ("extended_details", False),
+        "year": ("year", False),
+        "groups": ("groups", True),
+        "classes": ("classes", True),
+        "photo": ("photos", False),
+    },
+    "employees": {
+        "contact_details": ("employee_contact_details", False),
+        "employment_details": ("employment_details", False),
+        "groups": ("groups", True),
+        "classes": ("classes", True),
+        "photo": ("photos", False),
+    },
+    "groups": {"students": ("students", True), "employees": ("employees", True)},
+    "classes": {
+        "subject": ("subjects", False),
+        "students": ("students", True),
+        "employees": ("employees", True),
+    },
+    "subjects": {"classes": ("classes", True)},
+    "photos": {},
+}
+
+_NUMBERED = re.compile(r"^(\d+[A-Za-z]?)\s+(.+)$")
+#: Where the lines after the street go, by how many there are (locality, then town).
+_SLOTS: dict[int, tuple[str, ...]] = {
+    0: (),
+    1: ("town",),
+    2: ("district", "town"),
+    3: ("district", "town", "county"),
+}
+
+
+@define
+class Entity:
+    """One Wonde object: its base fields, when it changed, and its relations' ids."""
+
+    id: str
+    seq: int
+    base: Json
+    updated: datetime
+    relations: dict[str, list[str]] = field(factory=dict)
+    single: dict[str, str | None] = field(factory=dict)
+
+
+@define
+class Rendered:
+    """The whole school as Wonde objects, by endpoint name and id."""
+
+    tables: dict[str, dict[str, Entity]]
+    details: dict[str, dict[str, Json]]  # include-only objects: contact_details etc.
+
+
+def _choose(items: Sequence[Any]) -> Any:
+    for item in items:
+        if item.primary:
+            return item
+    for item in items:
+        if item.main:
+            return item
+    return items[0] if items else None
+
+
+def split_address_lines(lines: Sequence[str]) -> Json:
+    """Address lines into Wonde's named fields; ``misbridge_wonde.mapping`` joins them
+    back in the same order, so the pair is lossless for up to five lines."""
+    rest = [line for line in lines if line and line.strip()]
+    out: Json = dict.fromkeys(
+        ("house_number", "house_name", "apartment", "street", "district", "town", "county")
+    )
+    if rest and not _NUMBERED.match(rest[0]) and len(rest) > 1 and _NUMBERED.match(rest[1]):
+        out["house_name"] = rest.pop(0)
+    if rest:
+        numbered = _NUMBERED.match(rest[0])
+        if numbered:
+            out["house_number"], out["street"] = numbered.groups()
+        else:
+            out["street"] = rest[0]
+        rest.pop(0)
+    if len(rest) > 3:  # more lines than Wonde has fields: keep them all, joined
+        rest = [", ".join(rest[:-2]), *rest[-2:]]
+    for name, line in zip(_SLOTS[len(rest)], rest, strict=True):
+        out[name] = line
+    return out
+
+
+def _address(address: SourceAddress | None) -> Json | None:
+    if address is None:
+        return None
+    return {**split_address_lines(address.lines), "country": None, "postcode": address.postcode}
+
+
+def _latest(addresses: Sequence[SourceAddress]) -> SourceAddress | None:
+    best: SourceAddress | None = None
+    best_start: date | None = None
+    for address in addresses:
+        start = address.start if isinstance(address.start, date) else None
+        if best is None or (start is not None and (best_start is None or start > best_start)):
+            best, best_start = address, start
+    return best
+
+
+def contact_details(
+    owner: str,
+    emails: Sequence[SourceEmail],
+    phones: Sequence[SourceTelephone],
+    addresses: Sequence[SourceAddress],
+    names: WireNames,
+) -> Json:
+    def by_type(items: Iterable[Any], kind: str) -> list[Any]:
+        return [i for i in items if (i.type or "").upper() == kind]
+
+    def value(item: Any, attr: str) -> str | None:
+        return getattr(item, attr) if item is not None else None
+
+    primary_email = next((e for e in emails if e.primary), None)
+    primary_phone = next((p for p in phones if p.primary), None)
+    other_addresses = [a for a in addresses if (a.type or "").upper() not in ("H", "W")]
+    return {
+        "id": f"CD{owner}",
+        "salutation": None,
+        "greeting": None,
+        names.emails: {
+            "email": value(primary_email or (emails[0] if emails else None), "address"),
+            "primary": value(primary_email, "address"),
+            "home": value(_choose(by_type(emails, "H")), "address"),
+            "work": value(_choose(by_type(emails, "W")), "address"),
+        },
+        names.phones: {
+            "phone": value(primary_phone or (phones[0] if phones else None), "number"),
+            "primary": value(primary_phone, "number"),
+            "home": value(_choose(by_type(phones, "H")), "number"),
+            "work": value(_choose(by_type(phones, "W")), "number"),
+            "mobile": value(_choose(by_type(phones, "M")), "number"),
+        },
+        names.addresses: {
+            "home": _address(_latest(by_type(addresses, "H"))),
+            "work": _address(_latest(by_type(addresses, "W"))),
+            "postal": _address(other_addresses[0] if other_addresses else None),
+        },
+    }
+
+
+def _initials(*names: str | None) -> str | None:
+    letters = "".join(n.strip()[0] for n in names if n and n.strip())
+    return letters.upper() or None
+
+
+def _upi(kind: str, mis_id: str) -> str:
+    return hashlib.md5(f"{kind}:{mis_id}".encode(), usedforsecurity=False).hexdigest()
+
+
+def current_sen(student: SourceStudent) -> str | None:
+    current = [s for s in student.sen if s.end is None] or list(student.sen)
+    return current[-1].code if current else None
+
+
+class _Builder:
+    def __init__(self, school: SourceSchool, names: WireNames, changed: datetime) -> None:
+        self.school = school
+        self.names = names
+        self.changed = changed
+        self.tables: dict[str, dict[str, Entity]] = {name: {} for name in ENTITIES}
+        self.details: dict[str, dict[str, Json]] = {
+            "student_contact_details": {},
+            "employee_contact_details": {},
+            "education_details": {},
+            "extended_details": {},
+            "employment_details": {},
+            "year": {},
+        }
+
+    def add(self, table: str, entity_id: str, base: Json) -> Entity:
+        entity = Entity(
+            id=entity_id, seq=len(self.tables[table]) + 1, base=base, updated=self.changed
+        )
+        self.tables[table][entity_id] = entity
+        return entity
+
+    def stamps(self) -> Json:
+        return {"created_at": carbon(self.changed), "updated_at": carbon(self.changed)}
+
+    def student(self, s: SourceStudent, years: Mapping[str, SourceYearGroup]) -> None:
+        names = self.names
+        entity = self.add(
+            "students",
+            s.mis_id,
+            {
+                "id": s.mis_id,
+                "upi": _upi("student", s.mis_id),
+                "mis_id": s.mis_id,
+                "initials": _initials(
+                    s.preferred_forename or s.legal_forename, s.preferred_surname or s.legal_surname
+                ),
+                "title": None,
+                "surname": s.preferred_surname,
+                "forename": s.preferred_forename,
+                "middle_names": None,
+                "legal_surname": s.legal_surname,
+                "legal_forename": s.legal_forename,
+                "gender": s.gender,
+                "gender_identity": None,
+                "date_of_birth": carbon(_as_date(s.date_of_birth)),
+                "restored_at": None,
+                **self.stamps(),
+            },
+        )
+        self.details["student_contact_details"][s.mis_id] = contact_details(
+            s.mis_id, s.emails, s.telephones, s.addresses, names
+        )
+        self.details["education_details"][s.mis_id] = {
+            names.admission_number: s.admission_number,
+            names.upn: s.upn,
+            "local_upn": None,
+            "former_upn": None,
+            "learner_number": None,
+            names.nc_year: s.year_group,
+            "part_time": False,
+            names.admission_date: carbon(_as_date(s.admission_date)),
+            names.leaving_date: carbon(_as_date(s.leaving_date)),
+        }
+        self.details["extended_details"][s.mis_id] = {
+            names.sen: current_sen(s),
+            names.ethnicity: s.ethnicity,
+            names.eal: s.eal,
+            names.fsm: s.fsm,
+            "free_school_meals_6": None,
+            names.pupil_premium: s.pupil_premium,
+            names.service_child: s.service_child,
+            "in_lea_care": None,
+            "ever_in_care": None,
+        }
+        year = years.get(s.year_group or "")
+        if s.year_group is not None:
+            self.details["year"][s.mis_id] = {
+                "id": year.mis_id if year else None,
+                "code": s.year_group,
+                "name": year.name if year else None,
+                "description": None,
+            }
+        entity.single["year"] = s.mis_id if s.year_group is not None else None
+        entity.single["contact_details"] = s.mis_id
+        entity.single["education_details"] = s.mis_id
+        entity.single["extended_details"] = s.mis_id
+
+    def employee(self, s: SourceStaff) -> None:
+        entity = self.add(
+            "employees",
+            s.mis_id,
+            {
+                "id": s.mis_id,
+                "upi": _upi("employee", s.mis_id),
+                "mis_id": s.mis_id,
+                "initials": _initials(s.forename, s.surname),
+                "title": s.title,
+                "surname": s.surname,
+                "forename": s.forename,
+                "middle_names": None,
+                "legal_surname": None,
+                "legal_forename": None,
+                "gender": s.gender,
+                **self.stamps(),
+            },
+        )
+        self.details["employee_contact_details"][s.mis_id] = contact_details(
+            s.mis_id, s.emails, (), (), self.names
+        )
+        self.details["employment_details"][s.mis_id] = {
+            "current": True,
+            "teaching_staff": True,
+            self.names.staff_code: s.staff_code,
+            "payroll_number": None,
+        }
+        entity.single["contact_details"] = s.mis_id
+        entity.single["employment_details"] = s.mis_id
+
+    def group(self, g: SourceGroup | SourceYearGroup, kind: GroupKind) -> None:
+        self.add(
+            "groups",
+            g.mis_id,
+            {
+                "id": g.mis_id,
+                "mis_id": g.mis_id,
+                "name": g.name,
+                "code": g.code,
+                "type": self.names.group_type(kind),
+                "description": None,
+                "notes": None,
+                "division": None,
+                **self.stamps(),
+            },
+        )
+
+    def klass(self, g: SourceGroup, subjects: dict[str, str]) -> None:
+        subject_id = None
+        if g.subject is not None:
+            subject_id = subjects.setdefault(g.subject, f"SUBJ{len(subjects) + 1}")
+            if subject_id not in self.tables["subjects"]:
+                self.add(
+                    "subjects",
+                    subject_id,
+                    {
+                        "id": subject_id,
+                        "mis_id": subject_id,
+                        "code": None,
+                        "name": g.subject,
+                        "active": True,
+                        **self.stamps(),
+                    },
+                )
+        entity = self.add(
+            "classes",
+            g.mis_id,
+            {
+                "id": g.mis_id,
+                "mis_id": g.mis_id,
+                "name": g.name,
+                "code": g.code,
+                "description": None,
+                "subject": subject_id,
+                "alternative": None,
+                "academic_year": None,
+                **self.stamps(),
+            },
+        )
+        entity.single["subject"] = subject_id
+
+    def photo(self, p: SourcePhoto, encoding: str) -> None:
+        content = base64.b64encode(p.data).decode("ascii")
+        if encoding == "data-uri":
+            content = f"data:{p.media_type or 'application/octet-stream'};base64,{content}"
+        photo_id = f"PH-{p.role.value}-{p.person_mis_id}"
+        self.add(
+            "photos",
+            photo_id,
+            {
+                "id": photo_id,
+                "content": content,
+                "hash": hashlib.md5(p.data, usedforsecurity=False).hexdigest(),
+                **self.stamps(),
+            },
+        )
+        owner = self.tables["students" if p.role is Role.STUDENT else "employees"].get(
+            p.person_mis_id
+        )
+        if owner is not None:
+            owner.single["photo"] = photo_id
+
+    def memberships(self) -> None:
+        groups, classes = self.tables["groups"], self.tables["classes"]
+        people = {Role.STUDENT: self.tables["students"], Role.STAFF: self.tables["employees"]}
+        back = {Role.STUDENT: "students", Role.STAFF: "employees"}
+        for m in self.school.memberships:
+            table, relation = (
+                (classes, "classes") if m.group_kind is GroupKind.CLASS else (groups, "groups")
+            )
+            group = table.get(m.group_mis_id)
+            person = people[m.role].get(m.person_mis_id)
+            if group is None or person is None:
+                continue
+            _link(person.relations.setdefault(relation, []), group.id)
+            _link(group.relations.setdefault(back[m.role], []), person.id)
+        for klass in classes.values():
+            subject = klass.single.get("subject")
+            if subject is not None:
+                _link(
+                    self.tables["subjects"][subject].relations.setdefault("classes", []), klass.id
+                )
+
+
+def _link(ids: list[str], new: str) -> None:
+    # Wonde lists a relation once: it has no dated memberships to tell two apart.
+    if new not in ids:
+        ids.append(new)
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def school_json(school: SourceSchool, domain: str) -> Json:
+    la, estab = (school.laestab[:3], school.laestab[3:]) if school.laestab else (None, None)
+    return {
+        "id": school.mis_id,
+        "name": school.name,
+        "establishment_number": estab,
+        "urn": int(school.urn) if school.urn and school.urn.isdigit() else school.urn,
+        "phase_of_education": "SECONDARY",
+        "la_code": la,
+        "timezone": "Europe/London",
+        "mis": "SIMS",
+        "address": None,
+        "extended": {"allows_writeback": False, "has_timetables": True},
+        "region": {
+            "code": "GBR",
+            "domain": domain,
+            "school_url": f"https://{domain}/v1.0/schools/{school.mis_id}",
+            "identifiers": {"urn": school.urn, "la_code": la, "establishment_number": estab},
+        },
+    }
+
+
+def render_school(
+    school: SourceSchool, names: WireNames, changed: datetime, photo_encoding: str = "base64"
+) -> Rendered:
+    b = _Builder(school, names, changed)
+    years = {y.code or "": y for y in school.year_groups}
+    for s in school.students:
+        b.student(s, years)
+    for staff in school.staff:
+        b.employee(staff)
+    for y in school.year_groups:
+        b.group(y, GroupKind.YEAR)
+    subjects: dict[str, str] = {}
+    for g in school.groups:
+        if g.kind is GroupKind.CLASS:
+            b.klass(g, subjects)
+        else:
+            b.group(g, g.kind)
+    for p in school.photos:
+        b.photo(p, photo_encoding)
+    b.memberships()
+    return Rendered(tables=b.tables, details=b.details)
