@@ -120,21 +120,25 @@ class HttpBlobStore:
             )
         self.base_url = url
         self.attempts = attempts
-        headers = {"Authorization": f"Bearer {token.reveal()}"} if token else {}
-        self._client = httpx.Client(
-            base_url=url,
-            headers=headers,
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._token = token
+        self._transport = transport
+        self._timeout = timeout
 
     def describe(self) -> str:
         return f"the HTTP blob store {self.base_url}"
 
-    def close(self) -> None:
-        self._client.close()
+    def _client(self) -> httpx.Client:
+        # One short-lived client per operation: the vault makes a handful of calls per
+        # run, and nothing is left open for a long-lived process to leak.
+        token = self._token
+        return httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token.reveal()}"} if token else {},
+            transport=self._transport,
+            timeout=httpx.Timeout(self._timeout),
+            follow_redirects=False,
+            trust_env=False,
+        )
 
     @contextmanager
     def _failures(self, action: str) -> Iterator[None]:
@@ -153,31 +157,36 @@ class HttpBlobStore:
         for attempt in stamina.retry_context(
             on=(_Retry, httpx.TransportError), attempts=self.attempts, wait_initial=0.2
         ):
-            with attempt:
-                request = self._client.build_request(
-                    method,
-                    path,
-                    content=body,
-                    headers={"Content-Type": "application/json"} if body is not None else None,
-                )
-                response = self._client.send(request, stream=True)
-                try:
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _Retry(f"HTTP {response.status_code}")
-                    size = 0
-                    chunks: list[bytes] = []
-                    for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > MAX_ANSWER_BYTES:
-                            raise VaultStoreError(
-                                f"the HTTP blob store {self.base_url} answered more than "
-                                f"{MAX_ANSWER_BYTES} bytes; refused"
-                            )
-                        chunks.append(chunk)
-                finally:
-                    response.close()
-                return response.status_code, b"".join(chunks)
+            with attempt, self._client() as client:
+                return self._once(client, method, path, body)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(
+        self, client: httpx.Client, method: str, path: str, body: bytes | None
+    ) -> tuple[int, bytes]:
+        request = client.build_request(
+            method,
+            path,
+            content=body,
+            headers={"Content-Type": "application/json"} if body is not None else None,
+        )
+        response = client.send(request, stream=True)
+        try:
+            if response.status_code == 429 or response.status_code >= 500:
+                raise _Retry(f"HTTP {response.status_code}")
+            size = 0
+            chunks: list[bytes] = []
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise VaultStoreError(
+                        f"the HTTP blob store {self.base_url} answered more than "
+                        f"{MAX_ANSWER_BYTES} bytes; refused"
+                    )
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return response.status_code, b"".join(chunks)
 
     def _refused(self, status: int, action: str) -> VaultStoreError:
         hint = " (check MISBRIDGE_VAULT_TOKEN)" if status in (401, 403) else ""

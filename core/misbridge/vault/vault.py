@@ -167,8 +167,9 @@ class Vault:
             raise VaultError(f"no credentials were given for {_label(mis, school)}; nothing sealed")
         name = blob_name(mis, school)
         plaintext = json.dumps({"credentials": values}, sort_keys=True).encode("utf-8")
+        kid = self.require_activated()
         with self.lock():
-            pair = self.keys.load_active()
+            pair = self.keys.load(kid)
             blob = seal_blob(
                 plaintext, pair.private_key, Context(mis, school, pair.kid), fields=sorted(values)
             )

@@ -17,7 +17,8 @@ from misbridge.vault.passphrase import ALLOWED_KEYRINGS, backend_name
 class MemoryKeyring(KeyringBackend):
     """Stands in for the macOS Keychain / Windows Credential Locker in tests."""
 
-    priority = 1
+    # Below keyring's own "fail" backend, so defining it never changes keyring's choice.
+    priority = -1
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
