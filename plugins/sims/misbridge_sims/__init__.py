@@ -8,7 +8,7 @@ as it streams. See ``docs/plugins/sims.md`` for the reports a SIMS administrator
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from misbridge import hookimpl
 from misbridge.errors import AuthenticationError, SourceError
@@ -17,8 +17,6 @@ from misbridge.model import Dataset
 from misbridge.source import SourceRecord
 from misbridge_sims.config import CREDENTIALS, SETTINGS, ReporterConfig
 from misbridge_sims.reports import DATASET_REPORTS, report_by_key, reports_for
-from misbridge_sims.session import ReportStats, SimsSession
-from misbridge_sims.simulator import simulator
 
 if TYPE_CHECKING:
     import click
@@ -32,8 +30,20 @@ if TYPE_CHECKING:
         SourceStudent,
         SourceYearGroup,
     )
+    from misbridge_sims.session import ReportStats, SimsSession
+    from misbridge_sims.simulator import SimsSimulator
 
-__all__ = ["INFO", "SimsSession"]
+__all__ = ["INFO", "simulator"]
+
+
+def simulator(school: Any, **options: Any) -> SimsSimulator:
+    """The SIMS simulator factory (see :mod:`misbridge_sims.simulator`)."""
+    # Imported here so that the stand-in, which starts as a fresh process for every
+    # report, does not pay for the session and simulator imports.
+    from misbridge_sims.simulator import simulator as factory
+
+    return factory(school, **options)
+
 
 INFO = MisInfo(
     name="sims",
@@ -52,6 +62,8 @@ def mis_info() -> MisInfo:
 
 
 async def _open(context: ExtractContext) -> SimsSession:
+    from misbridge_sims.session import SimsSession
+
     config = ReporterConfig.from_context(context)
     config.check_reporter()
     session = SimsSession(config)
@@ -76,6 +88,8 @@ async def _open(context: ExtractContext) -> SimsSession:
 
 
 def _stats(session: SimsSession, key: str) -> ReportStats:
+    from misbridge_sims.session import ReportStats
+
     return ReportStats(session.report_name(report_by_key(key)))
 
 
@@ -92,9 +106,15 @@ async def _dataset(
             yield record
 
 
+def _ours(session: object) -> TypeGuard[SimsSession]:
+    from misbridge_sims.session import SimsSession
+
+    return isinstance(session, SimsSession)
+
+
 @hookimpl
 def check_permissions(session: object, context: ExtractContext) -> object:
-    if not isinstance(session, SimsSession):
+    if not _ours(session):
         return None
     from misbridge_sims.permissions import check
 
@@ -108,14 +128,14 @@ def check_permissions(session: object, context: ExtractContext) -> object:
 def extract_years(
     session: object, context: ExtractContext
 ) -> AsyncIterator[SourceAcademicYear | SourceYearGroup] | None:
-    if not isinstance(session, SimsSession):
+    if not _ours(session):
         return None
     return _dataset(session, context, Dataset.YEARS)  # type: ignore[return-value]
 
 
 @hookimpl
 def extract_staff(session: object, context: ExtractContext) -> AsyncIterator[SourceStaff] | None:
-    if not isinstance(session, SimsSession):
+    if not _ours(session):
         return None
     return _dataset(session, context, Dataset.STAFF)  # type: ignore[return-value]
 
@@ -124,7 +144,7 @@ def extract_staff(session: object, context: ExtractContext) -> AsyncIterator[Sou
 def extract_students(
     session: object, context: ExtractContext
 ) -> AsyncIterator[SourceStudent] | None:
-    if not isinstance(session, SimsSession):
+    if not _ours(session):
         return None
     return _dataset(session, context, Dataset.STUDENTS)  # type: ignore[return-value]
 
@@ -133,7 +153,7 @@ def extract_students(
 def extract_groups(
     session: object, context: ExtractContext
 ) -> AsyncIterator[SourceGroup | SourceMembership] | None:
-    if not isinstance(session, SimsSession):
+    if not _ours(session):
         return None
     return _dataset(session, context, Dataset.GROUPS)  # type: ignore[return-value]
 
@@ -142,7 +162,7 @@ def extract_groups(
 def extract_exam_results(
     session: object, context: ExtractContext
 ) -> AsyncIterator[SourceExamResult] | None:
-    if not isinstance(session, SimsSession):
+    if not _ours(session):
         return None
     return _dataset(session, context, Dataset.EXAM_RESULTS)  # type: ignore[return-value]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import tempfile
 import time
 import uuid
@@ -33,6 +34,7 @@ log = structlog.get_logger()
 CHUNK = 256 * 1024
 _STDOUT_CAP = 1024 * 1024  # file mode: stdout only carries messages
 _STDERR_CAP = 64 * 1024
+_POSIX = os.name == "posix"
 
 
 async def _drain(stream: asyncio.StreamReader | None, cap: int) -> bytes:
@@ -100,6 +102,8 @@ class ProcessRunner:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                # Its own process group, so that ending it also ends anything it started.
+                start_new_session=_POSIX,
             )
         except OSError as exc:
             raise SourceUnavailableError(
@@ -123,21 +127,20 @@ class ProcessRunner:
                 said = await messages
                 if ERROR_ROOT.encode() in said:
                     yield said[said.index(b"<" + ERROR_ROOT.encode()) :]
-                    return
-                if rc == 0 and not output.exists():
+                elif rc == 0 and not output.exists():
                     raise SourceError(
                         f"CommandReporter wrote no output file for report '{report}'",
                         report=report,
                     )
-                if output.exists():
+                elif output.exists():
                     async for chunk in self._read_file(output):
                         yield chunk
             if rc != 0:
                 raise ExitError(rc, (await stderr).decode("utf-8", "replace"))
         finally:
-            await asyncio.shield(self.end(proc))
             for helper in helpers:
                 helper.cancel()
+            await asyncio.shield(self.end(proc))
             if output is not None:
                 with contextlib.suppress(OSError):
                     output.unlink()
@@ -186,18 +189,22 @@ class ProcessRunner:
         )
 
     async def end(self, proc: asyncio.subprocess.Process) -> None:
-        """End one process: terminate, then kill after the grace period."""
+        """End one process: terminate, then kill after the grace period; then read what
+        is left in its pipes so that their transports close with the process."""
         try:
             if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.terminate()
+                _signal(proc, signal.SIGTERM)
                 try:
                     await asyncio.wait_for(proc.wait(), self.config.grace)
                 except TimeoutError:
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.kill()
+                    _signal(proc, signal.SIGKILL if _POSIX else signal.SIGTERM)
                     await proc.wait()
                 log.warning("sims.report.stopped", pid=proc.pid, exit_code=proc.returncode)
+            with contextlib.suppress(TimeoutError, OSError, RuntimeError):
+                await asyncio.wait_for(
+                    asyncio.gather(_drain(proc.stdout, 0), _drain(proc.stderr, 0)),
+                    self.config.grace,
+                )
         finally:
             self._live.discard(proc)
 
@@ -216,6 +223,16 @@ class ProcessRunner:
     @property
     def live(self) -> int:
         return len(self._live)
+
+
+def _signal(proc: asyncio.subprocess.Process, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if _POSIX:
+            os.killpg(proc.pid, sig)
+        elif sig == signal.SIGTERM:
+            proc.terminate()
+        else:  # pragma: no cover - Windows
+            proc.kill()
 
 
 class ExitError(Exception):

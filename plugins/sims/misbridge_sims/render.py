@@ -15,13 +15,12 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import IO, Any
-from xml.sax.saxutils import escape
 
 from misbridge.model import GroupKind, Role
 from misbridge.source import SourceMembership, SourceSchool
 from misbridge_sims.reports import ReportDef
 
-__all__ = ["DATE_FORMATS", "encode_name", "render_date", "report_rows", "write_report"]
+__all__ = ["DATE_FORMATS", "encode_name", "escape", "render_date", "report_rows", "write_report"]
 
 Row = dict[str, Any]
 
@@ -34,6 +33,12 @@ GROUP_TYPE_NAMES = {
     GroupKind.HOUSE: "House",
     GroupKind.YEAR: "Year Group",
 }
+
+
+def escape(text: str) -> str:
+    """XML text escaping (xml.sax.saxutils would pull in urllib: the stand-in starts
+    once per report, so its imports are kept small)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def encode_name(caption: str) -> str:

@@ -29,12 +29,14 @@ from misbridge.hooktypes import SimulatedSource
 from misbridge.model import Dataset
 from misbridge.simulation import Fault
 from misbridge.source import SourceSchool
+from misbridge_sims.render import report_rows
 from misbridge_sims.reports import (
     BASIC,
     CURRICULAR_MANAGER,
     EXAMS_OFFICER,
     PERSONNEL_OFFICER,
     REGISTRATION,
+    REPORTS,
     SCHOOL_ADMINISTRATOR,
     reports_for,
 )
@@ -114,12 +116,25 @@ class SimsSimulator:
         current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         current.update(changes)
         path.write_text(json.dumps(current), encoding="utf-8")
+        self._render(str(current.get("date_format", "iso")))
+
+    def _render(self, date_format: str) -> None:
+        # The stand-in starts once per report; rendering the school here once, rather
+        # than loading and rendering it in every run, keeps each run short.
+        cache = self.folder / "rendered"
+        cache.mkdir(exist_ok=True)
+        for report in REPORTS:
+            target = cache / f"{report.key}.{date_format}.json"
+            if not target.exists():
+                rows = list(report_rows(report, self.school, date_format))
+                target.write_text(json.dumps(rows), encoding="utf-8")
 
     def _write_wrapper(self) -> Path:
         env = {
             "MISBRIDGE_STANDIN_SCHOOL": str(self.folder / "school.json"),
             "MISBRIDGE_STANDIN_CONFIG": str(self.folder / "account.json"),
             "MISBRIDGE_STANDIN_STATE": str(self.state),
+            "MISBRIDGE_STANDIN_RENDERED": str(self.folder / "rendered"),
         }
         if os.name == "nt":  # pragma: no cover - the project runs its tests on POSIX
             path = self.folder / "CommandReporter.cmd"

@@ -185,6 +185,10 @@ class ReportParser:
         if self._closed:
             return []
         self._closed = True
+        if self.bytes == 0:
+            raise SourceFormatError(
+                f"{self.source}: CommandReporter wrote no XML (empty output)", source=self.source
+            )
         try:
             self._parser.close()
         except (DefusedXmlException, ParseError, ValueError) as exc:
