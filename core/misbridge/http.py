@@ -189,19 +189,27 @@ class MisHttpClient:
         headers: Mapping[str, str] | None = None,
         keep: Callable[[httpx.Response, bytes], bool] | None = None,
         expect_media: str | None = None,
-    ) -> tuple[int, bytes, str | None]:
+        decode: Callable[[bytes], Any] | None = None,
+    ) -> tuple[int, bytes, Any]:
         """POST a body for a read that is safe to repeat (a SOAP query): retried like a GET.
 
-        Returns the status, body and media type. ``keep(response, body)`` returning True
-        hands an error answer back as it is, neither raised nor retried: for protocols
-        that carry their own errors in the body (a SOAP fault comes with HTTP 500).
-        A 200 answer whose media type does not contain ``expect_media`` (a maintenance
-        page) is an outage and is retried, as for JSON.
+        Returns the status, the body and ``decode(body)`` (None without ``decode`` or for
+        a non-200 answer). ``keep(response, body)`` returning True hands an error answer
+        back as it is, neither raised nor retried: for protocols that carry their own
+        errors in the body (a SOAP fault comes with HTTP 500). A 200 answer whose media
+        type lacks ``expect_media`` (a maintenance page), or that ``decode`` rejects with
+        ``ValueError`` (a body cut short), is an outage and is retried, as for JSON.
         """
-        response, body, _ = await self._send(
-            "POST", url, content=content, headers=headers, keep=keep, expect_media=expect_media
+        response, body, data = await self._send(
+            "POST",
+            url,
+            content=content,
+            headers=headers,
+            keep=keep,
+            expect_media=expect_media,
+            decode=decode,
         )
-        return response.status_code, body, response.headers.get("content-type")
+        return response.status_code, body, data
 
     async def get_bytes(
         self, url: str | httpx.URL, *, missing_ok: bool = False
@@ -225,6 +233,7 @@ class MisHttpClient:
         headers: Mapping[str, str] | None = None,
         keep: Callable[[httpx.Response, bytes], bool] | None = None,
         expect_media: str | None = None,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> tuple[httpx.Response, bytes, Any]:
         """Send one logical request with retries: the final response, body and JSON."""
         target = self.check_url(url)
@@ -251,6 +260,8 @@ class MisHttpClient:
                     data = self._decode_json(response, body) if parse_json else None
                     if expect_media is not None and response.status_code == 200:
                         self._check_media(response, expect_media)
+                    if decode is not None and response.status_code == 200:
+                        data = self._decode_with(decode, response, body)
                     return response, body, data
         except _Retryable as exc:
             raise exc.error from None
@@ -393,6 +404,22 @@ class MisHttpClient:
                 )
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _decode_with(
+        self, decode: Callable[[bytes], Any], response: httpx.Response, body: bytes
+    ) -> Any:
+        try:
+            return decode(body)
+        except ValueError:
+            path = response.request.url.path
+            raise _Retryable(
+                SourceUnavailableError(
+                    f"{self.mis}: {path} answered a body that could not be read (cut short?); "
+                    "nothing was read, try again later",
+                    mis=self.mis,
+                    path=path,
+                )
+            ) from None
 
     def _check_media(self, response: httpx.Response, expected: str) -> None:
         media = response.headers.get("content-type", "")
