@@ -49,6 +49,23 @@ def parse_dataset(result: Element) -> list[Row]:
     return rows
 
 
+def _read(body: bytes, what: str) -> Element:
+    """Parse an answer. Malformed XML (a body cut short) raises ValueError, which the
+    shared client retries; XML that tries entity expansion or external references is
+    refused outright."""
+    try:
+        return SafeET.fromstring(body)  # type: ignore[no-any-return]
+    except DefusedXmlException:
+        raise SourceFormatError(
+            f"bromcom: the legacy service answered {what} with XML we cannot read "
+            "(it declares entities or external references, which are refused)",
+            mis="bromcom",
+            entity=what,
+        ) from None
+    except SafeET.ParseError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _fault_reason(root: Element) -> str | None:
     fault = root.find(f"{{{SOAP12}}}Body/{{{SOAP12}}}Fault")
     if fault is None:
@@ -111,28 +128,22 @@ class SoapApi:
         # Revealed only here, into the body of a request to the configured host.
         args += [("username", self._username.reveal()), ("password", self._password.reveal())]
         media = f'application/soap+xml; charset=utf-8; action="{TEMPURI}{operation}"'
-        status, body, _ = await self.http.post_bytes(
+        what = entity or operation
+        status, body, root = await self.http.post_bytes(
             self.path,
             self._envelope(operation, args),
             headers={"Content-Type": media},
             keep=self._final_fault,
             expect_media="xml",
+            decode=lambda body: _read(body, what),
         )
-        what = entity or operation
-        try:
-            root = SafeET.fromstring(body)
-        except (SafeET.ParseError, DefusedXmlException):
-            raise SourceFormatError(
-                f"bromcom: the legacy service answered {what} with XML we cannot read",
-                mis="bromcom",
-                entity=what,
-            ) from None
+        if root is None:  # a fault kept as final (status 500): read it here
+            root = _read(body, what)
         reason = _fault_reason(root)
         if reason is not None or status != 200:
             raise self._fault_error(reason or f"HTTP {status}", entity)
-        result = root.find(
-            f"{{{SOAP12}}}Body/{{{TEMPURI}}}{operation}Response/{{{TEMPURI}}}{operation}Result"
-        )
+        path = f"{{{SOAP12}}}Body/{{{TEMPURI}}}{operation}Response/{{{TEMPURI}}}{operation}Result"
+        result = root.find(path)
         if result is None:
             raise SourceFormatError(
                 f"bromcom: the legacy service's answer to {what} holds no {operation}Result",
