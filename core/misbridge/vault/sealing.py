@@ -1,7 +1,7 @@
 """Sealing: HPKE (RFC 9180) bound to its context, in a small authenticated envelope.
 
 Suite: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305, base mode (see
-docs/decisions/001-vault-hpke.md). HPKE's ``info`` carries the whole context::
+docs/decisions/070-vault-hpke.md). HPKE's ``info`` carries the whole context::
 
     misbridge/vault|<purpose>|<mis>|<school or empty>|<key id>|<schema version>
 
