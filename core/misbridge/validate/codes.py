@@ -11,6 +11,11 @@ Scheme: ``MB`` + four digits; the first digit is the area.
 - 6xxx groups, photos and exam results
 - 8xxx processing: found when the target store applies a record (stage ``processing``)
 
+Severity: ``error`` means the record is not imported (it cannot be used safely as it
+is: a required value is missing, an identifier is wrong, a documented model invariant
+is broken); ``warning`` means it is imported and the data manager should look (a value
+was left out or looks wrong but does not stop the pupil being on roll).
+
 Message templates name the MIS (``{mis}``) and the record (``{label}``: admission number,
 else staff code, else MIS id) and say what to do. They never carry a personal value.
 """
@@ -21,7 +26,7 @@ from attrs import frozen
 
 from misbridge.errors import RecordError, Severity, Stage
 
-__all__ = ["CODES", "ErrorCode", "make_error", "mis_title"]
+__all__ = ["CODES", "ErrorCode", "make_error", "markdown_table", "mis_title"]
 
 
 @frozen
@@ -139,6 +144,7 @@ _TABLE: tuple[ErrorCode, ...] = (
         "Check the date of birth in the MIS (day and month swapped? wrong century?).",
         "The date of birth in {mis} for {label} gives an age outside {low} to {high}: check it "
         "in {mis}",
+        _W,
     ),
     ErrorCode(
         "MB3020",
@@ -163,6 +169,7 @@ _TABLE: tuple[ErrorCode, ...] = (
         "Choose a DfE ethnicity code in the MIS (REFU if refused, NOBT if not obtained).",
         "The ethnicity in {mis} for {label} is not a DfE ethnicity code: choose one in {mis} "
         "(REFU if the family refused, NOBT if not yet obtained)",
+        _W,
     ),
     ErrorCode(
         "MB4020",
@@ -211,6 +218,7 @@ _TABLE: tuple[ErrorCode, ...] = (
         "An email address does not have the form name@domain.",
         "Correct the email address in the MIS.",
         "The {what} in {mis} for {label} is not a valid email address: correct it in {mis}",
+        _W,
     ),
     ErrorCode(
         "MB6001",
@@ -228,6 +236,26 @@ _TABLE: tuple[ErrorCode, ...] = (
         "username in the target.",
         "The username of {label} from {mis} is already in use: the record was not imported; "
         "change it in {mis} or free it in the target",
+        stage=Stage.PROCESSING,
+    ),
+    ErrorCode(
+        "MB8002",
+        "mis_id",
+        "A record with a new MIS id matches several records already in the store by its "
+        "natural key, so the store cannot tell which one it is.",
+        "Make the records distinguishable in the MIS (UPN, date of birth, work email), "
+        "then sync again.",
+        "{label} from {mis} matches {count} records already in the store by {key}: it was "
+        "not imported rather than guessed; make them distinguishable in {mis} and sync again",
+        stage=Stage.PROCESSING,
+    ),
+    ErrorCode(
+        "MB8003",
+        "(a reference)",
+        "A membership, photo or exam result points at a person or group the store does not hold.",
+        "Extract the person or group too (or fix its record in the MIS), then sync again.",
+        "{label} from {mis} points at a {what} the store does not hold: it was not "
+        "imported; extract that {what} too and sync again",
         stage=Stage.PROCESSING,
     ),
 )
@@ -274,3 +302,21 @@ def make_error(
         record_label=label,
         mis=mis,
     )
+
+
+def markdown_table() -> str:
+    """The code table as it appears in ``docs/error-codes.md`` (a test keeps them equal)."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [
+        "| Code | Field | Severity | Stage | Meaning | What the data manager should do |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in _TABLE:
+        lines.append(
+            f"| {c.code} | `{cell(c.field)}` | {c.severity.value} | {c.stage.value} | "
+            f"{cell(c.meaning)} | {cell(c.action)} |"
+        )
+    return "\n".join(lines) + "\n"
