@@ -42,7 +42,10 @@ ENTRY_POINT_GROUP = "misbridge"
 ALLOW_ENV = "MISBRIDGE_LOAD_PLUGINS"
 
 #: Core features shipped as plugins of our own hooks, registered by module name.
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "misbridge.report.webhook",
+    "misbridge.vault.commands",
+)
 
 EXTRACT_HOOKS: dict[Dataset, str] = {
     Dataset.YEARS: "extract_years",
