@@ -91,9 +91,10 @@ def deletions_command(info: MisInfo) -> click.Command:
             session = await open_session(context)
             count = 0
             try:
-                async for record in session.deletions(since):
-                    sys.stdout.write(json.dumps(dict(record), sort_keys=True) + "\n")
-                    count += 1
+                async for batch in session.deletions(since):
+                    for record in batch:
+                        sys.stdout.write(json.dumps(dict(record), sort_keys=True) + "\n")
+                        count += 1
             finally:
                 await session.aclose()
             return count

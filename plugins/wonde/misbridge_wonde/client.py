@@ -149,8 +149,8 @@ class WondeSession:
 
     async def records(
         self, path: str, include: Sequence[str], dataset: Dataset
-    ) -> AsyncIterator[Mapping[str, Any]]:
-        """Every record of a school list, in the configured paging mode."""
+    ) -> AsyncIterator[list[Mapping[str, Any]]]:
+        """Every record of a school list, a page at a time, in the configured paging mode."""
         since = self.since(dataset)
         extra: dict[str, str] = {}
         mode = self.settings.paging
@@ -163,14 +163,14 @@ class WondeSession:
         elif mode == "parallel" and path in COUNTED:
             count = (await self.counts()).get(path)
         try:
-            async for record in self.lister.records(
+            async for batch in self.lister.batches(
                 f"schools/{self.settings.school_id}/{path}",
                 include=include,
                 extra=extra,
                 mode=mode,
                 count=count,
             ):
-                yield record
+                yield batch
         except PermissionDeniedError:
             raise PermissionDeniedError(
                 f"wonde: the school has not granted this application the '{path}' scope, "
@@ -181,16 +181,16 @@ class WondeSession:
                 dataset=dataset.value,
             ) from None
 
-    async def deletions(self, since: datetime | None) -> AsyncIterator[Mapping[str, Any]]:
+    async def deletions(self, since: datetime | None) -> AsyncIterator[list[Mapping[str, Any]]]:
         """Records Wonde reports deleted (``/deletions``), after ``since`` if given."""
         extra: dict[str, str] = {}
         if since is not None:
             moment = since.astimezone(UTC) if since.tzinfo else since
             extra["updated_after"] = moment.strftime("%Y-%m-%d %H:%M:%S")
-        async for record in self.lister.records(
+        async for batch in self.lister.batches(
             f"schools/{self.settings.school_id}/deletions", extra=extra, mode="follow-next"
         ):
-            yield record
+            yield batch
 
     async def tracked(self, dataset: Dataset, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """``stream``, noting whether the dataset was read to its end."""

@@ -50,7 +50,7 @@ _DONE = object()
 
 async def merge(*sources: AsyncIterator[T]) -> AsyncIterator[T]:
     """Items of every source as they arrive; the first error stops them all."""
-    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1024)
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=16)
 
     async def pump(source: AsyncIterator[T]) -> None:
         try:
@@ -90,9 +90,10 @@ class _Failure:
 async def years(session: WondeSession) -> AsyncIterator[SourceYearGroup]:
     # Wonde has no academic-year list; year groups are groups of the year type.
     kinds = session.settings.names.group_kinds()
-    async for obj in session.records("groups", (), Dataset.YEARS):
-        if mapping.group_kind(obj, kinds) is GroupKind.YEAR:
-            yield mapping.year_group(obj)
+    async for batch in session.records("groups", (), Dataset.YEARS):
+        for obj in batch:
+            if mapping.group_kind(obj, kinds) is GroupKind.YEAR:
+                yield mapping.year_group(obj)
 
 
 async def staff(session: WondeSession) -> AsyncIterator[SourceStaff]:
@@ -100,11 +101,12 @@ async def staff(session: WondeSession) -> AsyncIterator[SourceStaff]:
     keep_former = session.settings.include_former_staff
     left = 0
     await session.report_total("employees", Dataset.STAFF)
-    async for obj in session.records("employees", STAFF_INCLUDES, Dataset.STAFF):
-        if keep_former or mapping.is_current_employee(obj):
-            yield mapping.employee(obj, names)
-        else:
-            left += 1
+    async for batch in session.records("employees", STAFF_INCLUDES, Dataset.STAFF):
+        for obj in batch:
+            if keep_former or mapping.is_current_employee(obj):
+                yield mapping.employee(obj, names)
+            else:
+                left += 1
     if left:
         log.info("wonde.former_staff_skipped", count=left)
 
@@ -112,20 +114,27 @@ async def staff(session: WondeSession) -> AsyncIterator[SourceStaff]:
 async def students(session: WondeSession) -> AsyncIterator[SourceStudent]:
     names = session.settings.names
     await session.report_total("students", Dataset.STUDENTS)
-    async for obj in session.records("students", STUDENT_INCLUDES, Dataset.STUDENTS):
-        yield mapping.student(obj, names)
+    async for batch in session.records("students", STUDENT_INCLUDES, Dataset.STUDENTS):
+        for obj in batch:
+            yield mapping.student(obj, names)
 
 
-async def _plain_groups(session: WondeSession) -> AsyncIterator[SourceGroup]:
+Batch = list[SourceGroup | SourceMembership]
+
+
+async def _plain_groups(session: WondeSession) -> AsyncIterator[Batch]:
     kinds = session.settings.names.group_kinds()
     other: dict[str, int] = {}
-    async for obj in session.records("groups", (), Dataset.GROUPS):
-        kind = mapping.group_kind(obj, kinds)
-        if kind is None:
-            label = str(obj.get("type"))
-            other[label] = other.get(label, 0) + 1
-        elif kind is not GroupKind.YEAR:  # year groups belong to the years dataset
-            yield mapping.group(obj, kind)
+    async for batch in session.records("groups", (), Dataset.GROUPS):
+        found: Batch = []
+        for obj in batch:
+            kind = mapping.group_kind(obj, kinds)
+            if kind is None:
+                label = str(obj.get("type"))
+                other[label] = other.get(label, 0) + 1
+            elif kind is not GroupKind.YEAR:  # year groups belong to the years dataset
+                found.append(mapping.group(obj, kind))
+        yield found
     if other:
         log.warning(
             "wonde.group_types_ignored",
@@ -134,41 +143,39 @@ async def _plain_groups(session: WondeSession) -> AsyncIterator[SourceGroup]:
         )
 
 
-async def _classes(session: WondeSession) -> AsyncIterator[SourceGroup]:
-    async for obj in session.records("classes", ("subject",), Dataset.GROUPS):
-        yield mapping.class_group(obj)
+async def _classes(session: WondeSession) -> AsyncIterator[Batch]:
+    async for batch in session.records("classes", ("subject",), Dataset.GROUPS):
+        yield [mapping.class_group(obj) for obj in batch]
 
 
-async def _memberships(
-    session: WondeSession, path: str, role: Role
-) -> AsyncIterator[SourceMembership]:
+async def _memberships(session: WondeSession, path: str, role: Role) -> AsyncIterator[Batch]:
     kinds = session.settings.names.group_kinds()
-    async for obj in session.records(path, MEMBER_INCLUDES, Dataset.GROUPS):
-        for membership in mapping.memberships(obj, role, kinds):
-            yield membership
+    async for batch in session.records(path, MEMBER_INCLUDES, Dataset.GROUPS):
+        yield [m for obj in batch for m in mapping.memberships(obj, role, kinds)]
 
 
 async def groups(session: WondeSession) -> AsyncIterator[SourceGroup | SourceMembership]:
-    streams: tuple[AsyncIterator[SourceGroup | SourceMembership], ...] = (
+    async for batch in merge(
         _plain_groups(session),
         _classes(session),
         _memberships(session, "students", Role.STUDENT),
         _memberships(session, "employees", Role.STAFF),
-    )
-    async for record in merge(*streams):
-        yield record
+    ):
+        for record in batch:
+            yield record
 
 
-async def _photos_of(session: WondeSession, path: str, role: Role) -> AsyncIterator[SourcePhoto]:
-    async for obj in session.records(path, ("photo",), Dataset.PHOTOS):
-        found = mapping.photo(obj, role)
-        if found is not None:
-            yield found
+async def _photos_of(
+    session: WondeSession, path: str, role: Role
+) -> AsyncIterator[list[SourcePhoto]]:
+    async for batch in session.records(path, ("photo",), Dataset.PHOTOS):
+        yield [p for obj in batch if (p := mapping.photo(obj, role)) is not None]
 
 
 async def photos(session: WondeSession) -> AsyncIterator[SourcePhoto]:
-    async for record in merge(
+    async for batch in merge(
         _photos_of(session, "students", Role.STUDENT),
         _photos_of(session, "employees", Role.STAFF),
     ):
-        yield record
+        for record in batch:
+            yield record

@@ -45,9 +45,17 @@ def parse_page(body: Any, url: httpx.URL) -> Page:
             mis="wonde",
             path=path,
         )
+    records = body["data"]
+    if not all(isinstance(record, Mapping) for record in records):
+        raise SourceFormatError(
+            f"wonde: {path} answered a 'data' list holding something other than records; "
+            "nothing from it was used",
+            mis="wonde",
+            path=path,
+        )
     meta = body.get("meta")
     pagination = meta.get("pagination") if isinstance(meta, Mapping) else None
-    return body["data"], pagination if isinstance(pagination, Mapping) else {}
+    return records, pagination if isinstance(pagination, Mapping) else {}
 
 
 def _next_url(pagination: Mapping[str, Any], url: httpx.URL, seen: set[str]) -> httpx.URL | None:
@@ -189,7 +197,7 @@ class Lister:
                 task.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
 
-    async def records(
+    async def batches(
         self,
         path: str,
         *,
@@ -197,23 +205,30 @@ class Lister:
         extra: Mapping[str, str] | None = None,
         mode: str = "follow-next",
         count: int | None = None,
-    ) -> AsyncIterator[Mapping[str, Any]]:
-        """Every record of one list, once each, checked against the count if known."""
+    ) -> AsyncIterator[list[Mapping[str, Any]]]:
+        """Every record of one list, once each, a page at a time, checked against the
+        count when there is one (see the module docstring)."""
         seen: set[str] = set()
-        pages = self.pages(path, include=include, extra=extra, mode=mode, count=count)
-        async for page in pages:
+
+        def fresh(page: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+            kept = []
             for record in page:
-                key = str(record.get("id")) if isinstance(record, Mapping) else None
-                if key is None or key in ("None", ""):
-                    yield record  # no id: passed on for the normaliser to report
-                elif key not in seen:
+                key = record.get("id")
+                if key is None or key == "":
+                    kept.append(record)  # no id: passed on for the normaliser to report
+                elif (key := str(key)) not in seen:
                     seen.add(key)
-                    yield record
+                    kept.append(record)
+            return kept
+
+        async for page in self.pages(path, include=include, extra=extra, mode=mode, count=count):
+            yield fresh(page)
         if mode == "parallel" and count is not None and len(seen) < count:
             log.info("wonde.reconcile", path=path, counted=count, read=len(seen))
             async for page in self.pages(path, include=include, extra=extra, mode="cursor"):
-                for record in page:
-                    key = str(record.get("id"))
-                    if key not in seen:
-                        seen.add(key)
-                        yield record
+                yield fresh(page)
+
+    async def records(self, path: str, **options: Any) -> AsyncIterator[Mapping[str, Any]]:
+        async for batch in self.batches(path, **options):
+            for record in batch:
+                yield record

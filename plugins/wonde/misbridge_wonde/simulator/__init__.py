@@ -30,7 +30,7 @@ from misbridge.hooktypes import SimulatedSource
 from misbridge.model import Dataset
 from misbridge.simulation import Fault, FaultInjector, asgi_transport
 from misbridge.source import SourceSchool
-from misbridge_wonde.schema import WireNames
+from misbridge_wonde.schema import WireNames, carbon
 from misbridge_wonde.simulator.app import build_app
 from misbridge_wonde.simulator.render import ENTITIES, Rendered, render_school, school_json
 
@@ -91,6 +91,7 @@ class WondeSimulator:
         self.rendered: Rendered = render_school(school, self.names, changed, photo_encoding)
         self.deleted: dict[str, set[str]] = {table: set() for table in ENTITIES}
         self.deletions: list[dict[str, Any]] = []
+        self.cache: dict[tuple[str, str, str], bytes] = {}
         self._app = FaultInjector(build_app(self), latency=latency, faults=list(faults))
 
     # -- the Simulator protocol ---------------------------------------------------------------
@@ -119,13 +120,17 @@ class WondeSimulator:
     # -- changing the school while it is served (incremental-sync tests) -------------------------
     def touch(self, table: str, entity_id: str, when: datetime) -> None:
         """Mark one record as changed at ``when`` (what ``updated_after`` filters on)."""
-        self.rendered.tables[table][entity_id].updated = _naive_utc(when)
+        entity = self.rendered.tables[table][entity_id]
+        entity.updated = _naive_utc(when)
+        entity.base["updated_at"] = carbon(entity.updated)
+        self.cache.clear()
 
     def delete(self, table: str, entity_id: str, when: datetime) -> None:
         """Remove one record from the lists and record it on ``deletions``."""
         if entity_id not in self.rendered.tables[table]:
             raise KeyError(f"{table} has no record {entity_id!r}")
         self.deleted[table].add(entity_id)
+        self.cache.clear()
         self.deletions.append(
             {
                 "seq": len(self.deletions) + 1,
