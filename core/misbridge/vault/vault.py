@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,7 @@ from attrs import frozen
 from misbridge.config import home
 from misbridge.hooktypes import Secret
 from misbridge.vault.blobstore import BlobStore, FileBlobStore, HttpBlobStore
-from misbridge.vault.errors import NotActivatedError, UnsealError, VaultError
+from misbridge.vault.errors import KeyFileError, NotActivatedError, UnsealError, VaultError
 from misbridge.vault.files import exclusive_lock, make_private_dir
 from misbridge.vault.keys import KeyDirectory, KeyPair
 from misbridge.vault.passphrase import FilePassphrases, KeyringPassphrases, PassphraseStore
@@ -183,23 +183,33 @@ class Vault:
             name = blob_name(mis, school)
         except VaultError:
             return None  # no blob can exist under a name the vault cannot write
-        blob = self.blobs.get(name)
-        if blob is None:
-            return None
-        try:
-            return self._open(blob, mis, school)
-        except VaultError as exc:
-            log.warning("vault.unseal_refused", mis=mis, school=school, error=type(exc).__name__)
-            raise type(exc)(
-                f"the credentials stored for {_label(mis, school)} in {self.blobs.describe()} "
-                f"could not be unsealed: {exc.message}. If they were replaced or are damaged, "
-                f"enter them again with 'misbridge credentials set {mis}{_school_option(school)}'",
-                mis=mis,
-                school=school,
-            ) from None
+        # Under the lock (once activated), so a rotation never retires the key of a blob
+        # read a moment before it was re-sealed.
+        with self.lock() if self.key_dir.is_dir() else nullcontext():
+            blob = self.blobs.get(name)
+            if blob is None:
+                return None
+            try:
+                return self._open(blob, mis, school)
+            except VaultError as exc:
+                refused = exc
+        log.warning("vault.unseal_refused", mis=mis, school=school, error=type(refused).__name__)
+        raise type(refused)(
+            f"the credentials stored for {_label(mis, school)} in {self.blobs.describe()} "
+            f"could not be unsealed: {refused.message}. If they were replaced or are damaged, "
+            f"enter them again with 'misbridge credentials set {mis}{_school_option(school)}'",
+            mis=mis,
+            school=school,
+        ) from None
 
     def _open(self, blob: bytes, mis: str, school: str | None) -> dict[str, Secret]:
         kid = read_header(blob).kid
+        if kid not in KeyDirectory(self.key_dir, _NoPassphrases()).kids():
+            raise KeyFileError(
+                f"the private key {kid} is not on this machine ({self.key_dir}); credentials "
+                "sealed to it cannot be opened here",
+                kid=kid,
+            )
         pair = self.keys.load(kid)
         plaintext = open_blob(blob, pair.private_key, Context(mis, school, kid))
         try:

@@ -176,3 +176,15 @@ def test_widened_blob_file_refused(activated: Vault, home: Path) -> None:
     (home / "credentials" / "wonde.sealed").chmod(0o644)
     with pytest.raises(ConfigurationError, match="0644"):
         unseal_credentials("wonde")
+
+
+def test_blob_copied_to_a_machine_without_the_key(home: Path, tmp_path: Path) -> None:
+    """The seed's promise: a blob on its own (a stolen disk, the remote store) is useless."""
+    activate(passphrase_store="file")
+    seal_credentials("wonde", {"token": "stolen-canary"})
+    blob = (home / "credentials" / "wonde.sealed").read_bytes()
+    elsewhere = Vault(tmp_path / "other-machine")
+    elsewhere.blobs.put("wonde.sealed", blob)
+    with pytest.raises(ConfigurationError, match="is not on this machine") as caught:
+        elsewhere.unseal("wonde")
+    assert "stolen-canary" not in str(caught.value)
