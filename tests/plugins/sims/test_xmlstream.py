@@ -63,7 +63,10 @@ def test_records_survive_any_chunking(table: list[dict[str, str | None]], sizes:
 
 
 def test_one_record_is_still_a_list_and_missing_elements_are_absent() -> None:
-    data = b"<SuperStarReport><Record><Adno>001234</Adno><Year>Year  7</Year></Record></SuperStarReport>"
+    data = (
+        b"<SuperStarReport><Record><Adno>001234</Adno><Year>Year  7</Year></Record>"
+        b"</SuperStarReport>"
+    )
     assert _parse(data) == [{"Adno": "001234", "Year": "Year  7"}]
 
 
