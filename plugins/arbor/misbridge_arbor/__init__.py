@@ -96,12 +96,12 @@ def extract_years(
 
 @hookimpl
 def extract_staff(session: MisSession, context: ExtractContext) -> AsyncIterator[SourceStaff]:
-    return extract.staff(_session(session))
+    return extract.staff(_session(session), context.since)
 
 
 @hookimpl
 def extract_students(session: MisSession, context: ExtractContext) -> AsyncIterator[SourceStudent]:
-    return extract.students(_session(session), datetime.now(UTC).date())
+    return extract.students(_session(session), datetime.now(UTC).date(), context.since)
 
 
 @hookimpl

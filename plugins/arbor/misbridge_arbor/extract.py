@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import structlog
@@ -27,11 +27,11 @@ from misbridge.source import (
     SourceStudent,
     SourceYearGroup,
 )
-from misbridge_arbor import mapping
+from misbridge_arbor import changes, mapping
 from misbridge_arbor.client import ArborClient
 from misbridge_arbor.photos import media_type
 from misbridge_arbor.reader import Reader
-from misbridge_arbor.selection import Spec, graphql_query
+from misbridge_arbor.selection import Spec, graphql_query, with_revisions
 
 __all__ = [
     "ArborSession",
@@ -109,15 +109,43 @@ async def years(session: ArborSession) -> AsyncIterator[SourceAcademicYear | Sou
         yield record
 
 
-async def staff(session: ArborSession) -> AsyncIterator[SourceStaff]:
-    async for page in session.reader.rows("Staff", mapping.STAFF_SPEC):
+async def _people(
+    session: ArborSession, entity: str, spec: Spec, since: datetime | None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Rows of students or staff: only those changed since ``since`` when the change
+    log can tell (see :mod:`misbridge_arbor.changes`), else all of them."""
+    client = session.client
+    base = client.config.base_url
+    started = datetime.now(UTC)
+    spec = with_revisions(spec)
+    mark = changes.read_mark(base, entity, since) if since is not None else None
+    if since is not None and mark is None:
+        log.info("arbor.full_read", entity=entity, reason="no earlier read to start from")
+    if mark is not None and client.config.read_mode == "graphql":
+        ids, latest = await changes.changed_people(client, entity, mark)
+        if ids is not None:
+            async for page in changes.rows_for(client, entity, spec, ids):
+                yield page
+            changes.write_mark(base, entity, started, latest)
+            return
+    best = 0
+    async for page in session.reader.rows(entity, spec):
+        best = max([best, *map(changes.high_water, page)])
+        yield page
+    changes.write_mark(base, entity, started, best)
+
+
+async def staff(session: ArborSession, since: datetime | None = None) -> AsyncIterator[SourceStaff]:
+    async for page in _people(session, "Staff", mapping.STAFF_SPEC, since):
         for row in page:
             yield mapping.staff(row)
 
 
-async def students(session: ArborSession, today: date) -> AsyncIterator[SourceStudent]:
+async def students(
+    session: ArborSession, today: date, since: datetime | None = None
+) -> AsyncIterator[SourceStudent]:
     config = session.client.config
-    async for page in session.reader.rows("Student", mapping.student_spec(config)):
+    async for page in _people(session, "Student", mapping.student_spec(config), since):
         for row in page:
             yield mapping.student(row, config, today)
 
@@ -125,18 +153,20 @@ async def students(session: ArborSession, today: date) -> AsyncIterator[SourceSt
 async def groups(session: ArborSession) -> AsyncIterator[SourceGroup | SourceMembership]:
     reader, config = session.reader, session.client.config
     streams: list[AsyncIterator[list[Any]]] = []
-    for kind, (entity, _, _) in mapping.GROUP_ENTITIES.items():
-        streams.append(
-            _mapped(
-                reader.rows(entity, mapping.group_spec(kind, config)),
-                lambda row, kind=kind: mapping.group(row, kind, config),  # type: ignore[misc]
-            )
-        )
+    # The longest page chains (class memberships) start first: with no total to page by,
+    # each is a chain of requests, and it decides when the dataset ends.
     for entity, link, kind, role, person in mapping.MEMBERSHIP_ENTITIES:
         streams.append(
             _mapped(
                 reader.rows(entity, mapping.membership_spec(link, person)),
                 lambda row, a=(link, kind, role, person): mapping.membership(row, *a),  # type: ignore[misc]
+            )
+        )
+    for kind, (entity, _, _) in mapping.GROUP_ENTITIES.items():
+        streams.append(
+            _mapped(
+                reader.rows(entity, mapping.group_spec(kind, config)),
+                lambda row, kind=kind: mapping.group(row, kind, config),  # type: ignore[misc]
             )
         )
     async for record in merged(*streams):

@@ -120,8 +120,8 @@ GROUP_ENTITIES: dict[GroupKind, tuple[str, str, str | None]] = {
 
 #: (membership entity, group link, kind, role, person link)
 MEMBERSHIP_ENTITIES: tuple[tuple[str, str, GroupKind, Role, str], ...] = (
+    ("TeachingGroupMembership", "teachingGroup", GroupKind.CLASS, Role.STUDENT, "student"),
     ("AcademicLevelMembership", "academicLevel", GroupKind.YEAR, Role.STUDENT, "student"),
-    ("AcademicLevelTutor", "academicLevel", GroupKind.YEAR, Role.STAFF, "staff"),
     (
         "RegistrationFormMembership",
         "registrationForm",
@@ -129,11 +129,11 @@ MEMBERSHIP_ENTITIES: tuple[tuple[str, str, GroupKind, Role, str], ...] = (
         Role.STUDENT,
         "student",
     ),
-    ("RegistrationFormTutor", "registrationForm", GroupKind.REGISTRATION, Role.STAFF, "staff"),
     ("HouseMembership", "house", GroupKind.HOUSE, Role.STUDENT, "student"),
-    ("HouseTutor", "house", GroupKind.HOUSE, Role.STAFF, "staff"),
-    ("TeachingGroupMembership", "teachingGroup", GroupKind.CLASS, Role.STUDENT, "student"),
     ("TeachingGroupTutor", "teachingGroup", GroupKind.CLASS, Role.STAFF, "staff"),
+    ("AcademicLevelTutor", "academicLevel", GroupKind.YEAR, Role.STAFF, "staff"),
+    ("RegistrationFormTutor", "registrationForm", GroupKind.REGISTRATION, Role.STAFF, "staff"),
+    ("HouseTutor", "house", GroupKind.HOUSE, Role.STAFF, "staff"),
 )
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-__all__ = ["Spec", "graphql_query", "merge_spec", "path_spec", "pluck"]
+__all__ = ["Spec", "graphql_query", "merge_spec", "path_spec", "pluck", "with_revisions"]
 
 Spec: TypeAlias = Mapping[str, "Spec | None"]
 
@@ -75,3 +75,11 @@ def pluck(record: Any, path: str) -> Any:
             return None
         record = record.get(step)
     return record
+
+
+def with_revisions(spec: Spec) -> dict[str, Any]:
+    """The spec with ``revisionId`` (an Arbor special key) on every object it reads."""
+    out: dict[str, Any] = {"revisionId": None}
+    for key, value in spec.items():
+        out[key] = with_revisions(value) if value else None
+    return out

@@ -13,7 +13,7 @@ The query is parsed with graphql-core (docs/decisions); resolution over the stor
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -91,6 +91,9 @@ def rest_object(store: EntityStore, kind: str, entity_id: str) -> dict[str, Any]
 # -- GraphQL ----------------------------------------------------------------------------------
 
 
+Getter = Callable[[str, Mapping[str, Any]], Any]
+
+
 class GraphQLFailure(Exception):
     """The query cannot be answered; ``errors`` is the GraphQL ``errors`` list."""
 
@@ -150,6 +153,7 @@ class _Executor:
         self.hidden = hidden
         self.denied = denied
         self.errors: list[dict[str, Any]] = []
+        self._plans: dict[tuple[str, int], list[tuple[str, Getter]]] = {}
 
     def check(self, kind: str, selection: SelectionSetNode | None, path: list[str]) -> None:
         """Collect every selected field the application may not read, before any data."""
@@ -176,11 +180,7 @@ class _Executor:
         reverse = REVERSE.get(kind, {}).get(name)
         if reverse is not None:
             return reverse[0]
-        for record in self.store.entities.get(kind, {}).values():
-            value = record.get(name)
-            if isinstance(value, Ref):
-                return value.type
-        return None
+        return self.store.ref_type(kind, name)
 
     def root(self, node: FieldNode) -> list[dict[str, Any]]:
         kind = node.name.value
@@ -193,13 +193,10 @@ class _Executor:
             raise GraphQLFailure([{"message": "page_size must be positive and page_num >= 0"}])
         if self.max_page_size is not None and size > self.max_page_size:
             raise GraphQLFailure([{"message": f"page_size may not exceed {self.max_page_size}"}])
-        rows = self.store.entities.get(kind, {})
-        picked = [
-            (entity_id, record)
-            for entity_id, record in rows.items()
-            if _matches(self.store, record, entity_id, args)
-        ]
-        window = picked[page * size : (page + 1) * size]
+        rows = self.store.rows(kind)
+        if any(name not in ("page_size", "page_num") for name in args):
+            rows = [(i, r) for i, r in rows if _matches(self.store, r, i, args)]
+        window = rows[page * size : (page + 1) * size]
         return [self.obj(kind, i, r, node.selection_set) for i, r in window]
 
     def obj(
@@ -209,44 +206,53 @@ class _Executor:
         record: Mapping[str, Any],
         selection: SelectionSetNode | None,
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for node in selection.selections if selection else ():
-            if not isinstance(node, FieldNode):
-                continue
-            name = node.name.value
-            key = node.alias.value if node.alias else name
-            out[key] = self.field(kind, entity_id, record, name, node.selection_set)
-        return out
+        return {key: get(entity_id, record) for key, get in self.plan(kind, selection)}
 
-    def field(
-        self,
-        kind: str,
-        entity_id: str,
-        record: Mapping[str, Any],
-        name: str,
-        selection: SelectionSetNode | None,
-    ) -> Any:
+    def plan(self, kind: str, selection: SelectionSetNode | None) -> list[tuple[str, Getter]]:
+        """How to answer a selection on a kind, worked out once per query (it is asked
+        for every row of a page)."""
+        cache_key = (kind, id(selection))
+        steps = self._plans.get(cache_key)
+        if steps is None:
+            steps = []
+            for node in selection.selections if selection else ():
+                if isinstance(node, FieldNode):
+                    key = node.alias.value if node.alias else node.name.value
+                    steps.append((key, self.getter(kind, node.name.value, node.selection_set)))
+            self._plans[cache_key] = steps
+        return steps
+
+    def getter(self, kind: str, name: str, selection: SelectionSetNode | None) -> Getter:
+        store = self.store
         if name == "id":
-            return wire_id(entity_id)
+            return lambda entity_id, _: wire_id(entity_id)
         if name == "entityType":
-            return kind
+            return lambda _, __: kind
         if name == "displayName":
-            return self.store.display_name(kind, record)
+            return lambda _, record: store.display_name(kind, record)
         reverse = REVERSE.get(kind, {}).get(name)
         if reverse is not None:
             child, link = reverse
-            ids = self.store.children(child, link, Ref(kind, entity_id))
-            rows = self.store.entities[child]
-            return [self.obj(child, i, rows[i], selection) for i in ids]
-        if name not in record:
+            rows = store.entities[child]
+
+            def children(entity_id: str, _: Mapping[str, Any]) -> Any:
+                found = store.children(child, link, Ref(kind, entity_id))
+                return [self.obj(child, i, rows[i], selection) for i in found]
+
+            return children
+
+        def get(_: str, record: Mapping[str, Any]) -> Any:
+            if name in record:
+                return self.value(record[name], selection)
             # GraphQL flattens the person's fields onto Student and Staff (mis-apis.md 2.3:
             # "Student fields used: legalFirstName, ..., dateOfBirth").
             person = record.get("person")
-            found = self.store.get(person) if isinstance(person, Ref) else None
+            found = store.get(person) if isinstance(person, Ref) else None
             if found is not None and name in found:
                 return self.value(found[name], selection)
             raise GraphQLFailure([{"message": f'Cannot query field "{name}" on type "{kind}".'}])
-        return self.value(record[name], selection)
+
+        return get
 
     def value(self, value: Any, selection: SelectionSetNode | None) -> Any:
         if isinstance(value, Ref):

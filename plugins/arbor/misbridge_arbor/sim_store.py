@@ -172,6 +172,8 @@ class EntityStore:
     photos: dict[tuple[str, str], bytes] = field(factory=dict)
     _serial: itertools.count[int] = field(factory=lambda: itertools.count(1))
     _children: dict[tuple[str, str], dict[Ref, list[str]]] = field(factory=dict)
+    _rows: dict[str, list[tuple[str, dict[str, Any]]]] = field(factory=dict)
+    _ref_types: dict[tuple[str, str], str | None] = field(factory=dict)
 
     # -- building -------------------------------------------------------------------------
     def add(self, kind: str, props: dict[str, Any], entity_id: str | None = None) -> str:
@@ -179,8 +181,13 @@ class EntityStore:
         self.revision += 1
         self.entities[kind][new_id] = {**props, "revisionId": self.revision}
         self.changes.append((self.revision, kind, new_id, "create"))
-        self._children.clear()
+        self._forget()
         return new_id
+
+    def _forget(self) -> None:
+        self._children.clear()
+        self._rows.clear()
+        self._ref_types.clear()
 
     def update(self, kind: str, entity_id: str, **props: Any) -> None:
         """Change an entity (tests use it to exercise the change log)."""
@@ -188,12 +195,13 @@ class EntityStore:
         record = self.entities[kind][entity_id]
         record.update(props, revisionId=self.revision)
         self.changes.append((self.revision, kind, entity_id, "update"))
+        self._forget()
 
     def delete(self, kind: str, entity_id: str) -> None:
         self.revision += 1
         del self.entities[kind][entity_id]
         self.changes.append((self.revision, kind, entity_id, "delete"))
-        self._children.clear()
+        self._forget()
 
     def lookup(self, kind: str, code: str | None, **extra: Any) -> Ref | None:
         """The lookup entity (gender, title, status...) with this code, made on first use."""
@@ -207,6 +215,26 @@ class EntityStore:
     # -- reading --------------------------------------------------------------------------
     def get(self, ref: Ref) -> dict[str, Any] | None:
         return self.entities.get(ref.type, {}).get(ref.id)
+
+    def rows(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every ``(id, record)`` of a kind, in creation order (cached for paging)."""
+        found = self._rows.get(kind)
+        if found is None:
+            found = self._rows[kind] = list(self.entities.get(kind, {}).items())
+        return found
+
+    def ref_type(self, kind: str, name: str) -> str | None:
+        """The entity type a property of ``kind`` refers to (None: not a reference)."""
+        key = (kind, name)
+        if key not in self._ref_types:
+            found = None
+            for _, record in self.rows(kind):
+                value = record.get(name)
+                if isinstance(value, Ref):
+                    found = value.type
+                    break
+            self._ref_types[key] = found
+        return self._ref_types[key]
 
     def children(self, kind: str, link: str, parent: Ref) -> list[str]:
         index = self._children.get((kind, link))
