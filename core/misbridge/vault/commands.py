@@ -43,6 +43,10 @@ def _mis_info(ctx: click.Context, mis: str) -> MisInfo | None:
         return None
 
 
+def _school_option(school: str | None) -> str:
+    return f" --school {school}" if school else ""
+
+
 def _where(mis: str, school: str | None) -> str:
     return f"{mis} (school {school})" if school else mis
 
@@ -162,7 +166,7 @@ def credentials_set(
         f"Sealed {len(header.fields)} credential(s) for {_where(mis, school)} "
         f"({', '.join(header.fields)}) to key {header.kid} in {vault.blobs.describe()}."
     )
-    click.echo(f"Check them with: misbridge {mis} check")
+    click.echo(f"Check them with: misbridge {mis} check{_school_option(school)}")
 
 
 @credentials_group.command("list")

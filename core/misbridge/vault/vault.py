@@ -216,9 +216,11 @@ class Vault:
             values = json.loads(plaintext.decode("utf-8"))["credentials"]
             if not isinstance(values, dict):
                 raise TypeError
-            return {str(k): Secret(str(v)) for k, v in values.items()}
+            found = {str(k): Secret(str(v)) for k, v in values.items()}
         except (UnicodeDecodeError, ValueError, KeyError, TypeError):
             raise UnsealError("the sealed content is not a set of credentials") from None
+        log.debug("vault.unsealed", mis=mis, school=school, kid=kid, fields=sorted(found))
+        return found
 
     def remove(self, mis: str, school: str | None = None) -> bool:
         check_mis(mis)
