@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from misbridge import hookimpl
-from misbridge.errors import AuthenticationError, SourceError
 from misbridge.hooktypes import ExtractContext, MisInfo, PermissionCheck
 from misbridge.model import Dataset
 from misbridge.source import SourceRecord
 from misbridge_sims.config import CREDENTIALS, SETTINGS, ReporterConfig
-from misbridge_sims.reports import DATASET_REPORTS, report_by_key, reports_for
+from misbridge_sims.reports import DATASET_REPORTS, reports_for
 
 if TYPE_CHECKING:
     import click
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
         SourceStudent,
         SourceYearGroup,
     )
-    from misbridge_sims.session import ReportStats, SimsSession
+    from misbridge_sims.session import SimsSession
     from misbridge_sims.simulator import SimsSimulator
 
 __all__ = ["INFO", "simulator"]
@@ -69,28 +68,12 @@ async def _open(context: ExtractContext) -> SimsSession:
     session = SimsSession(config)
     if config.from_xml is not None:
         return session
-    # CommandReporter has no separate login: run the smallest report (academic years,
-    # no personal data) so that refused credentials fail here, before any dataset.
     try:
-        async for _ in session.records(
-            report_by_key("academic_years"), _stats(session, "academic_years")
-        ):
-            pass
-    except AuthenticationError:
-        await session.aclose()
-        raise
-    except SourceError:
-        pass  # the login worked; what else failed is the years dataset's (or check's) to say
+        await session.login()
     except BaseException:
         await session.aclose()
         raise
     return session
-
-
-def _stats(session: SimsSession, key: str) -> ReportStats:
-    from misbridge_sims.session import ReportStats
-
-    return ReportStats(session.report_name(report_by_key(key)))
 
 
 @hookimpl
