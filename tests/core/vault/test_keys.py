@@ -165,3 +165,11 @@ def test_destroy_overwrites_then_removes(
     assert not path.exists()
     assert written and set(written[0]) == {0}
     assert keys.passphrases.get(pair.kid) is None
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="needs root to chown")
+def test_key_file_owned_by_another_user_refused(keys: KeyDirectory) -> None:
+    pair = keys.generate()
+    os.chown(keys.key_path(pair.kid), 4242, 4242)
+    with pytest.raises(KeyFileError, match="belongs to user id 4242"):
+        keys.load(pair.kid)
