@@ -57,8 +57,12 @@ class ExtractResult:
     started: datetime
     finished: datetime | None = None
     outcomes: dict[Dataset, DatasetOutcome] = field(factory=dict)
-    records: dict[Dataset, list[ModelRecord]] = field(factory=dict)
-    errors: list[RecordError] = field(factory=list)
+    # Summarised in repr(): Python 3.11's asyncio.run formats the main task's result when
+    # it restores the SIGINT handler, and a full repr of a school took seconds.
+    records: dict[Dataset, list[ModelRecord]] = field(
+        factory=dict, repr=lambda r: f"<{sum(map(len, r.values()))} records>"
+    )
+    errors: list[RecordError] = field(factory=list, repr=lambda e: f"<{len(e)} errors>")
 
     @property
     def ok(self) -> bool:
