@@ -163,3 +163,27 @@ def test_decommission_refuses_to_wipe_the_users_home(
     assert not (fake_home / "keys").exists() and not (fake_home / "vault.json").exists()
     assert "not a folder of misbridge's own" in out
     assert os.listdir(fake_home) == ["Documents"]
+
+
+def test_extract_command_uses_the_vault_instead_of_a_prompt(tmp_path: Path) -> None:
+    """`misbridge <mis> extract --school ID` unseals the stored credentials itself."""
+    from misbridge.simulation import serve_loopback
+    from misbridge.testing.school import sample_school
+
+    from ..toy_mis import TOKEN, ToyPlugin, ToySimulator
+
+    registry = get_plugin_manager(load_entrypoints=False, plugins=[("toy", ToyPlugin())])
+    if not registry.pm.is_registered(vault_commands):
+        registry.register(vault_commands, "misbridge.vault.commands")
+    cli = build_cli(registry)
+    run(cli, "activate", "--passphrase-store", "file")
+    run(cli, "credentials", "set", "toy", "--school", "100001", input=f"{TOKEN}\n")
+    simulator = ToySimulator(sample_school(students=15, staff=3))
+    with serve_loopback(simulator.app) as base:
+        args = ["toy", "extract", "--base-url", base, "--out", str(tmp_path / "out")]
+        # Without the vault's credentials there is no token (no prompt: stdin is no tty).
+        out = run(cli, *args, ok=False)
+        assert "no token found" in out
+        out = run(cli, *args, "--school", "100001")
+    assert (tmp_path / "out" / "students.jsonl").stat().st_size > 0
+    assert TOKEN not in out
