@@ -47,12 +47,14 @@ Fields = Mapping[str, str]
 def text(row: Row, name: str) -> str | None:
     """A text value; blank and missing are ``None``. Numbers become their digits."""
     value = row.get(name)
-    if value is None or isinstance(value, bool):
-        return None if value is None else str(value)
+    if type(value) is str:  # the common case first: this runs for every cell
+        return value if value and not value.isspace() else None
+    if value is None:
+        return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     out = str(value)
-    return out if out.strip() else None
+    return out if out and not out.isspace() else None
 
 
 def raw(row: Row, name: str) -> Any:

@@ -20,7 +20,7 @@ from misbridge_bromcom.sim_data import Row
 from misbridge_bromcom.sim_filter import FilterError, compile_filter
 from misbridge_bromcom.sim_wire import dataset_xml, json_value, soap_envelope, soap_fault
 
-__all__ = ["PHOTO_PATH", "SOAP_PATH", "SimulatorApp", "Table"]
+__all__ = ["PHOTO_PATH", "SOAP_PATH", "SimulatorApp", "Table", "Tables"]
 
 SOAP_PATH = "/Nucleus/WebServices/ThirdParty/TPReadonlyDataService.asmx"
 PHOTO_PATH = "/Nucleus/Framework/Components/Controls/ImageDisplay.ashx"
@@ -42,6 +42,7 @@ class Table:
 
     @classmethod
     def build(cls, key: str, rows: Sequence[Row], vocab: Vocabulary) -> Table:
+        """Rows renamed to ``vocab``'s wire names (JSON pre-encoded for the Partner API)."""
         names = {k: v for k, v in vocab.fields(key).items() if v}
         kinds = {kind: vocab.group_type(kind) for kind in GROUP_TYPES}
         out: list[dict[str, Any]] = []
@@ -61,8 +62,40 @@ class Table:
             out_rows=tuple(out),
             json_rows=tuple(
                 json.dumps({k: json_value(v) for k, v in r.items()}).encode() for r in out
-            ),
+            )
+            if vocab.mode is Mode.PARTNER
+            else (),
         )
+
+
+@define
+class Tables:
+    """Each mode's tables, built on first use (a simulator usually serves one mode)."""
+
+    rows: Mapping[str, Sequence[Row]]
+    vocab: Mapping[Mode, Vocabulary]
+    _built: dict[tuple[Mode, str], Table] = field(factory=dict)
+
+    def get(self, mode: Mode, key: str) -> Table:
+        table = self._built.get((mode, key))
+        if table is None:
+            table = Table.build(key, self.rows[key], self.vocab[mode])
+            self._built[(mode, key)] = table
+        return table
+
+    def named(self, mode: Mode, name: str) -> Table | None:
+        """The table an entity name means (case-insensitive, as IIS is), if served."""
+        vocab = self.vocab[mode]
+        for key in self.rows:
+            entity = vocab.entity(key)
+            if entity and entity.lower() == name.lower() and any(vocab.fields(key).values()):
+                return self.get(mode, key)
+        return None
+
+    def entities(self, mode: Mode) -> list[tuple[str, str]]:
+        """``(key, entity name)`` of every entity served in ``mode``."""
+        vocab = self.vocab[mode]
+        return [(k, vocab.entity(k)) for k in self.rows if any(vocab.fields(k).values())]
 
 
 def _json(status: int, payload: Any) -> Response:
@@ -90,7 +123,7 @@ def _query(raw: str) -> tuple[dict[str, str], int]:
 
 @define
 class SimulatorApp:
-    tables: Mapping[Mode, Mapping[str, Table]]
+    tables: Tables
     images: Mapping[str, tuple[bytes, str]]
     school_id: int
     denied: frozenset[str]
@@ -102,6 +135,7 @@ class SimulatorApp:
     denied_fault: str
     calls: list[str] = field(factory=list)
     asgi: Starlette = field(init=False)
+    _matches: dict[tuple[Mode, str, str], list[int]] = field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         self.asgi = Starlette(
@@ -112,11 +146,18 @@ class SimulatorApp:
             ]
         )
 
-    def _by_name(self, mode: Mode, name: str) -> Table | None:
-        for table in self.tables[mode].values():
-            if table.columns and table.entity.lower() == name.lower():
-                return table
-        return None
+    def _select(self, mode: Mode, table: Table, text: str | None) -> list[int]:
+        """Indexes of the rows ``text`` selects; remembered, as the data never changes
+        (so a benchmark measures the client, not the simulator's filter evaluation)."""
+        key = (mode, table.key, text or "")
+        found = self._matches.get(key)
+        if found is None:
+            keep = compile_filter(text, table.lowered, self.max_terms[mode])
+            found = [n for n, row in enumerate(table.filter_rows) if keep(row)]
+            if len(self._matches) > 256:
+                self._matches.clear()
+            self._matches[key] = found
+        return found
 
     def _application_ok(self, request: Request) -> bool:
         return (
@@ -133,19 +174,18 @@ class SimulatorApp:
         params, page = _query(request.scope.get("query_string", b"").decode("latin-1"))
         if params.get("schoolid") != str(self.school_id):
             return _failure(403, "This application has not been authorised by the school.")
-        table = self._by_name(Mode.PARTNER, name)
+        table = self.tables.named(Mode.PARTNER, name)
         if table is None:
             return _failure(404, f"Unknown entity '{name}'.")
         if table.key in self.denied:
             return _failure(403, f"Access to '{table.entity}' has not been granted.")
         try:
-            keep = compile_filter(
-                params.get("entityfilter"), table.lowered, self.max_terms[Mode.PARTNER]
-            )
+            chosen = self._select(Mode.PARTNER, table, params.get("entityfilter"))
         except FilterError as exc:
             return _failure(400, f"Invalid entityFilter: {exc}.")
-        chosen = [j for j, r in zip(table.json_rows, table.filter_rows, strict=True) if keep(r)]
-        rows = chosen[page * self.page_size : (page + 1) * self.page_size]
+        rows = [
+            table.json_rows[n] for n in chosen[page * self.page_size : (page + 1) * self.page_size]
+        ]
         body = b'{"success":true,"data":[' + b",".join(rows) + b"]}"
         return Response(body, 200, media_type="application/json")
 
@@ -185,15 +225,15 @@ class SimulatorApp:
             return self._fault(self.auth_fault)
         if operation == "findEntitiesBySchoolID":
             names = [
-                {"EntityName": t.entity}
-                for t in self.tables[Mode.SOAP].values()
-                if t.entity and t.key != "granted" and t.key not in self.denied
+                {"EntityName": entity}
+                for key, entity in self.tables.entities(Mode.SOAP)
+                if key not in self.denied
             ]
             return self._result(operation, dataset_xml(["EntityName"], names))
         if operation != "getEntityDataBySchoolID":
             return self._fault(f"Unknown operation {operation}.", "soap:Sender")
-        table = self._by_name(Mode.SOAP, args.get("entityname", ""))
-        if table is None or table.key == "granted":
+        table = self.tables.named(Mode.SOAP, args.get("entityname", ""))
+        if table is None:
             return self._fault("Server was unable to process request. ---> Invalid entity name.")
         if table.key in self.denied:
             return self._fault(self.denied_fault.format(entity=table.entity))

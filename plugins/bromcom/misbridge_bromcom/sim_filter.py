@@ -13,6 +13,7 @@ fails its tests instead of passing against a lenient stand-in.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -59,6 +60,7 @@ class _Value:
         self.get = get
 
 
+@functools.lru_cache(maxsize=256)
 def _as_date(text: str) -> date | None:
     for size, fmt in ((10, "%Y-%m-%d"), (8, "%Y%m%d"), (19, "%Y-%m-%dT%H:%M:%S")):
         if len(text) >= size:

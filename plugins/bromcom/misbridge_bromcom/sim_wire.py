@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,11 +31,23 @@ SOAP_NS = "http://www.w3.org/2003/05/soap-envelope"
 TEMPURI = "http://tempuri.org/"
 
 
-def json_value(value: Any) -> Any:
+@functools.lru_cache(maxsize=4096)
+def _json_date(value: date) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S")
+    return value.strftime("%Y-%m-%dT00:00:00")
+
+
+@functools.lru_cache(maxsize=4096)
+def _xml_date(value: date) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S") + uk_offset(value.date())
+    return value.strftime("%Y-%m-%dT00:00:00") + uk_offset(value)
+
+
+def json_value(value: Any) -> Any:
     if isinstance(value, date):
-        return value.strftime("%Y-%m-%dT00:00:00")
+        return _json_date(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return value
@@ -56,10 +69,8 @@ def uk_offset(day: date) -> str:
 def _xml_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S") + uk_offset(value.date())
     if isinstance(value, date):
-        return value.strftime("%Y-%m-%dT00:00:00") + uk_offset(value)
+        return _xml_date(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return escape(str(value))

@@ -31,7 +31,7 @@ from misbridge.source import SourceSchool
 from misbridge_bromcom.config import DEFAULT_PAGE_SIZE
 from misbridge_bromcom.filters import DEFAULT_MAX_TERMS
 from misbridge_bromcom.schema import Mode, Vocabulary, parse_overrides
-from misbridge_bromcom.sim_app import SimulatorApp, Table
+from misbridge_bromcom.sim_app import SimulatorApp, Tables
 from misbridge_bromcom.sim_data import build_data
 
 __all__ = ["DENIED_ENTITIES", "BromcomSimulator", "simulate"]
@@ -96,13 +96,7 @@ class BromcomSimulator:
             school, school_id=self.school_id, student_email_type=student_email_type, noise=noise
         )
         denied = {e for d in deny for e in DENIED_ENTITIES[Dataset(d)]}
-        tables = {
-            mode: {
-                key: Table.build(key, rows, Vocabulary(mode, self.wire_names))
-                for key, rows in data.tables.items()
-            }
-            for mode in Mode
-        }
+        tables = Tables(data.tables, {mode: Vocabulary(mode, self.wire_names) for mode in Mode})
         self._inner = SimulatorApp(
             tables=tables,
             images=data.images,
