@@ -22,10 +22,10 @@ from misbridge_wonde.extract import MEMBER_INCLUDES, STAFF_INCLUDES, STUDENT_INC
 
 __all__ = ["NEEDS", "check"]
 
-Probe = tuple[str, tuple[str, ...]]
+Need = tuple[str, tuple[str, ...]]
 
 #: The lists (and includes) each dataset reads, including through other datasets' lists.
-NEEDS: dict[Dataset, tuple[Probe, ...]] = {
+NEEDS: dict[Dataset, tuple[Need, ...]] = {
     Dataset.YEARS: (("groups", ()),),
     Dataset.STAFF: (("employees", STAFF_INCLUDES),),
     Dataset.STUDENTS: (("students", STUDENT_INCLUDES),),
@@ -45,14 +45,17 @@ _WATCHED = {
 }
 
 
-class _Outcome:
+class _Probe:
+    """What one list's probe found: refused outright, or which includes came back null."""
+
     def __init__(self) -> None:
-        self.missing: list[str] = []
+        self.refused = False
+        self.null: set[str] = set()
         self.notes: list[str] = []
 
 
-async def _probe(session: WondeSession, table: str, include: tuple[str, ...]) -> _Outcome:
-    outcome = _Outcome()
+async def _probe(session: WondeSession, table: str, include: Sequence[str]) -> _Probe:
+    found = _Probe()
     lister = session.lister
     url = lister.url(f"schools/{session.settings.school_id}/{table}")
     params: dict[str, str] = {"per_page": "1"}
@@ -61,30 +64,35 @@ async def _probe(session: WondeSession, table: str, include: tuple[str, ...]) ->
     try:
         records, _ = await lister.get_page(url, params)
     except PermissionDeniedError:
-        outcome.missing.append(table)
-        return outcome
+        found.refused = True
+        return found
     except SourceError as exc:
-        outcome.notes.append(f"{table}: could not be checked ({exc.message})")
-        return outcome
+        found.notes.append(f"{table}: could not be checked ({exc.message})")
+        return found
     if not records:
-        outcome.notes.append(f"{table}: the school has none, so its fields were not checked")
-        return outcome
+        found.notes.append(f"{table}: the school has none, so its fields were not checked")
+        return found
     first: Mapping[str, Any] = records[0]
-    outcome.missing += [f"{table}.{name}" for name in include if first.get(name) is None]
+    found.null = {name for name in include if first.get(name) is None}
     empty = [name for name in _WATCHED.get(table, ()) if first.get(name) in (None, "")]
     if empty:
-        outcome.notes.append(
+        found.notes.append(
             f"{table}: {', '.join(empty)} empty on the first record; if that is so for "
             "everyone, grant the scope for it"
         )
-    return outcome
+    return found
 
 
 async def check(session: WondeSession, datasets: Sequence[Dataset]) -> list[PermissionCheck]:
-    probes = {probe for d in datasets for probe in NEEDS.get(d, ())}
-    ordered = sorted(probes)
-    results = await asyncio.gather(*(_probe(session, t, i) for t, i in ordered))
-    found = dict(zip(ordered, results, strict=True))
+    """One probe per list (with every include any dataset asks of it), then per dataset
+    the scopes it misses, directly or through a list another dataset also reads."""
+    includes: dict[str, set[str]] = {}
+    for dataset in datasets:
+        for table, wanted in NEEDS.get(dataset, ()):
+            includes.setdefault(table, set()).update(wanted)
+    tables = sorted(includes)
+    probes = await asyncio.gather(*(_probe(session, t, sorted(includes[t])) for t in tables))
+    found = dict(zip(tables, probes, strict=True))
     checks = []
     for dataset in datasets:
         needs = NEEDS.get(dataset)
@@ -93,7 +101,13 @@ async def check(session: WondeSession, datasets: Sequence[Dataset]) -> list[Perm
                 PermissionCheck(dataset, notes=("Wonde offers no such data to this plugin",))
             )
             continue
-        missing = dict.fromkeys(m for probe in needs for m in found[probe].missing)
-        notes = dict.fromkeys(n for probe in needs for n in found[probe].notes)
+        missing: dict[str, None] = {}
+        notes: dict[str, None] = {}
+        for table, wanted in needs:
+            probe = found[table]
+            if probe.refused:
+                missing[table] = None
+            missing.update((f"{table}.{name}", None) for name in wanted if name in probe.null)
+            notes.update(dict.fromkeys(probe.notes))
         checks.append(PermissionCheck(dataset, tuple(missing), tuple(notes)))
     return checks

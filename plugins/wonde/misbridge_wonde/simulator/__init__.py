@@ -140,6 +140,11 @@ class WondeSimulator:
             }
         )
 
+    def restore(self, table: str, entity_id: str) -> None:
+        """Bring a deleted record back (Wonde students carry ``restored_at``)."""
+        self.deleted[table].discard(entity_id)
+        self.cache.clear()
+
     # -- what the app asks ---------------------------------------------------------------------
     def approved_schools(self, request: Request) -> list[dict[str, Any]]:
         domain = self.domain_for(request)
