@@ -1,0 +1,264 @@
+"""Applying a plan: every write of one sync, inside the caller's single transaction.
+
+The first write moves the store's revision on, on condition that it is still the one
+the plan was computed against: a plan made before another apply, a ``switch-mis`` or
+a purge is refused instead of being applied over a state it never saw. Nothing here
+deletes a roster row; leavers are disabled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from misbridge.errors import RecordError, StoreError
+from misbridge.store import schema
+from misbridge.store.kinds import KINDS, KINDS_BY_NAME, Kind
+from misbridge.store.plan import Plan, Update
+
+__all__ = ["apply_plan", "check_base", "record_run", "save_plan"]
+
+_REF_COLUMNS = ("group_id", "person_id", "student_id")
+
+
+def check_base(conn: sa.Connection, plan: Plan, *, claim: bool) -> None:
+    """Refuse a plan made against another store or an older state of this one.
+
+    With ``claim`` the revision is moved on in the same statement, which also takes the
+    write lock, so two concurrent applies of plans from one state cannot both succeed.
+    """
+    state = conn.execute(sa.select(schema.store_state)).one()
+    if state.store_id != plan.store_id:
+        raise StoreError("this plan was made for another store; make the plan again here")
+    stale = StoreError(
+        f"the store changed since this plan was made (revision {plan.base_revision}, now "
+        f"{state.revision}): nothing was applied; make the plan again"
+    )
+    if state.revision != plan.base_revision:
+        raise stale
+    if claim:
+        table = schema.store_state
+        moved = conn.execute(
+            table.update()
+            .where(table.c.singleton == 1, table.c.revision == plan.base_revision)
+            .values(revision=table.c.revision + 1)
+        )
+        if moved.rowcount != 1:
+            raise stale
+
+
+def apply_plan(conn: sa.Connection, plan: Plan, now: datetime) -> int:
+    """Write ``plan``; return the number of roster rows written."""
+    check_base(conn, plan, claim=not plan.empty)
+    if plan.empty:
+        return 0
+    refs: dict[str, str] = {}
+    for dplan in plan.datasets.values():
+        for create in dplan.creates:
+            refs[create.ref] = str(uuid.uuid4())
+    writes = _usernames(conn, plan)
+    writes += _creates(conn, plan, refs, now)
+    writes += _updates(conn, plan, now)
+    writes += _statuses(conn, plan, now)
+    return writes
+
+
+def _resolve(values: dict[str, Any], refs: dict[str, str]) -> dict[str, Any]:
+    for column in _REF_COLUMNS:
+        ref = values.get(column)
+        if isinstance(ref, str) and ref.startswith("new:"):
+            values[column] = refs[ref]
+    return values
+
+
+def _run(conn: sa.Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> int:
+    if rows:
+        conn.execute(statement, list(rows))
+    return len(rows)
+
+
+def _creates(conn: sa.Connection, plan: Plan, refs: dict[str, str], now: datetime) -> int:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    accounts: list[dict[str, Any]] = []
+    ids: list[dict[str, Any]] = []
+    for dplan in plan.datasets.values():
+        for c in dplan.creates:
+            rid = refs[c.ref]
+            kind = KINDS_BY_NAME[c.kind]
+            row = _resolve(dict(c.values), refs)
+            row["digest"] = kind.digest(row)
+            if kind.key_columns:
+                row["ident"] = kind.ident(row)  # with the new records' internal ids
+            if c.kind == "photo":
+                row["data"] = plan.blobs[row["sha256"]]
+            row.update(
+                id=rid,
+                enabled=c.enabled,
+                created_at=now,
+                changed_at=now,
+                disabled_at=None if c.enabled else now,
+                purged_at=None,
+            )
+            by_kind.setdefault(c.kind, []).append(row)
+            if c.account is not None:
+                accounts.append(
+                    {
+                        "person_id": rid,
+                        "person_kind": c.kind,
+                        "username": c.account["username"],
+                        "contact_preference": c.account["contact_preference"],
+                        "created_at": now,
+                    }
+                )
+            if c.entity is not None and c.mis_id is not None:
+                ids.append(_mis_id(c.entity, plan.mis, c.mis_id, rid, now))
+        for link in dplan.links:
+            ids.append(_mis_id(link.entity, plan.mis, link.mis_id, link.id, now))
+    writes = 0
+    for kind in KINDS:  # people and groups before what points at them
+        writes += _run(conn, kind.table.insert(), by_kind.get(kind.name, []))
+    writes += _run(conn, schema.account.insert(), accounts)
+    writes += _run(conn, schema.mis_id.insert(), ids)
+    return writes
+
+
+def _mis_id(entity: str, mis: str, mis_id: str, rid: str, now: datetime) -> dict[str, Any]:
+    return {"entity": entity, "mis": mis, "mis_id": mis_id, "internal_id": rid, "created_at": now}
+
+
+def _usernames(conn: sa.Connection, plan: Plan) -> int:
+    # In the planner's order: a username given up earlier in the plan may be taken later.
+    rows = [
+        {"p_id": u.id, "p_username": u.changes["username"].new}
+        for dplan in plan.datasets.values()
+        for u in dplan.updates
+        if "username" in u.changes
+    ]
+    table = schema.account
+    statement = (
+        table.update()
+        .where(table.c.person_id == sa.bindparam("p_id"))
+        .values(username=sa.bindparam("p_username"))
+    )
+    return _run(conn, statement, rows)
+
+
+def _updates(conn: sa.Connection, plan: Plan, now: datetime) -> int:
+    groups: dict[tuple[str, tuple[str, ...]], list[Update]] = {}
+    for dplan in plan.datasets.values():
+        for u in dplan.updates:
+            columns = tuple(sorted(c for c in u.changes if c != "username"))
+            if columns:
+                groups.setdefault((u.kind, columns), []).append(u)
+    writes = 0
+    for (kind_name, columns), updates in groups.items():
+        kind = KINDS_BY_NAME[kind_name]
+        with_data = kind.name == "photo" and "sha256" in columns
+        set_columns = (*columns, "digest", "data") if with_data else (*columns, "digest")
+        rows = []
+        for u in updates:
+            row = {f"p_{c}": u.changes[c].new for c in columns}
+            row["p_digest"] = u.digest
+            if with_data:
+                row["p_data"] = plan.blobs[u.changes["sha256"].new]
+            row.update(p_id=u.id, p_now=now)
+            rows.append(row)
+        writes += _run(conn, _update_statement(kind, set_columns), rows)
+    return writes
+
+
+def _update_statement(kind: Kind, columns: Iterable[str]) -> Any:
+    table = kind.table
+    values: dict[str, Any] = {c: sa.bindparam(f"p_{c}") for c in columns}
+    values["changed_at"] = sa.bindparam("p_now")
+    return table.update().where(table.c.id == sa.bindparam("p_id")).values(values)
+
+
+def _statuses(conn: sa.Connection, plan: Plan, now: datetime) -> int:
+    writes = 0
+    for enabled in (False, True):
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for dplan in plan.datasets.values():
+            for change in dplan.reenables if enabled else dplan.disables:
+                by_kind.setdefault(change.kind, []).append({"p_id": change.id, "p_now": now})
+        for kind_name, rows in by_kind.items():
+            table = KINDS_BY_NAME[kind_name].table
+            statement = (
+                table.update()
+                .where(table.c.id == sa.bindparam("p_id"))
+                .values(
+                    enabled=enabled,
+                    changed_at=sa.bindparam("p_now"),
+                    disabled_at=None if enabled else sa.bindparam("p_now"),
+                )
+            )
+            writes += _run(conn, statement, rows)
+    return writes
+
+
+def save_plan(conn: sa.Connection, plan: Plan, status: str, now: datetime) -> None:
+    """Keep the plan (refused: for review; applied: as the record of what changed)."""
+    table = schema.plan
+    exists = conn.execute(sa.select(table.c.hash).where(table.c.hash == plan.hash)).first()
+    if exists is not None:
+        conn.execute(table.update().where(table.c.hash == plan.hash).values(status=status))
+        return
+    conn.execute(
+        table.insert().values(
+            hash=plan.hash,
+            created_at=now,
+            mis=plan.mis,
+            status=status,
+            base_revision=plan.base_revision,
+            summary={"counts": plan.counts(), "breaches": [b.as_dict() for b in plan.breaches]},
+            body=plan.body,
+        )
+    )
+
+
+def record_run(
+    conn: sa.Connection,
+    plan: Plan,
+    *,
+    status: str,
+    started: datetime,
+    finished: datetime,
+    writes: int,
+) -> int:
+    errors: list[RecordError] = [*plan.extract_errors, *plan.errors]
+    run_id: int = conn.execute(
+        schema.run.insert()
+        .values(
+            started_at=started,
+            finished_at=finished,
+            mis=plan.mis,
+            status=status,
+            plan_hash=plan.hash,
+            base_revision=plan.base_revision,
+            counts=plan.counts(),
+            writes=writes,
+            errors=len(errors),
+        )
+        .returning(schema.run.c.id)
+    ).scalar_one()
+    rows = [
+        {
+            "run_id": run_id,
+            "dataset": e.dataset,
+            "mis": e.mis,
+            "mis_id": e.mis_id,
+            "record_label": e.record_label,
+            "field": e.field,
+            "code": e.code,
+            "severity": e.severity.value,
+            "stage": e.stage.value,
+            "message": e.message,
+        }
+        for e in errors
+    ]
+    _run(conn, schema.run_error.insert(), rows)
+    return run_id

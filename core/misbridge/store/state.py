@@ -1,0 +1,157 @@
+"""The store's current roster, as a plan needs it.
+
+A plan compares an extract with the store inside one read transaction (REPEATABLE
+READ on PostgreSQL, a single read transaction on SQLite); the store revision read
+first travels with the plan, so a plan made against an older state is never applied.
+
+Most nights almost nothing changed, so the snapshot is *light*: per row only the
+internal id, its status, the digest of its data and (for memberships, photos and exam
+results) its identity key. Full rows are fetched on demand, in batches, for the few
+records that differ, for natural-key matching and for labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from attrs import define, field
+
+from misbridge.store import schema
+from misbridge.store.kinds import KINDS, Kind, fold
+
+__all__ = ["KindState", "Row", "StoreState", "load_state", "username_owners"]
+
+_BATCH = 500
+
+
+@define
+class Row:
+    id: str
+    enabled: bool
+    purged: bool
+    digest: str | None
+    ident: str | None = None  # dependent kinds: identity (see Kind.ident)
+    mis_id: str | None = None  # this MIS's id for it, if any (for labels)
+    values: dict[str, Any] | None = None  # every data column, once fetched
+
+
+@define
+class KindState:
+    kind: Kind
+    conn: sa.Connection = field(repr=False)
+    rows: dict[str, Row] = field(factory=dict)
+    #: (id space, MIS id) -> internal id, for the MIS being planned.
+    by_ident: dict[tuple[str, str], str] = field(factory=dict)
+    #: Dependent kinds: identity -> internal id (purged rows are inert).
+    by_key: dict[str, str] = field(factory=dict)
+
+    @property
+    def active(self) -> int:
+        return sum(1 for r in self.rows.values() if r.enabled and not r.purged)
+
+    def fetch(self, ids: Iterable[str]) -> None:
+        """Read the full rows of ``ids`` that are not read yet."""
+        wanted = sorted({i for i in ids if i in self.rows and self.rows[i].values is None})
+        table = self.kind.table
+        columns = [table.c[c] for c in self.kind.columns if c != "data"]  # photo bytes stay
+        for start in range(0, len(wanted), _BATCH):
+            chunk = wanted[start : start + _BATCH]
+            query = sa.select(table.c.id, *columns).where(table.c.id.in_(chunk))
+            for row in self.conn.execute(query):
+                self.rows[row[0]].values = dict(
+                    zip((c.name for c in columns), row[1:], strict=True)
+                )
+
+    def values(self, rid: str) -> dict[str, Any]:
+        self.fetch((rid,))
+        values = self.rows[rid].values
+        assert values is not None
+        return values
+
+
+@define
+class StoreState:
+    store_id: str
+    revision: int
+    mis: str
+    kinds: dict[str, KindState]
+    #: Every account's username, by person id.
+    usernames: dict[str, str]
+    #: Internal ids holding an id from the MIS being planned.
+    linked: set[str]
+
+    def find(self, rid: str) -> tuple[KindState, Row] | None:
+        for ks in self.kinds.values():
+            row = ks.rows.get(rid)
+            if row is not None:
+                return ks, row
+        return None
+
+
+def _raw(conn: sa.Connection, sql: str) -> Sequence[Any]:
+    # The one hot read (tens of thousands of rows a night) goes straight to the driver:
+    # SQLAlchemy's per-row processing would triple its cost. Table and column names
+    # come from our own schema, never from input; every value read is text except the
+    # two flags, which bool() makes alike on both backends.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _kind_of_entity(entity: str) -> str:
+    return "group" if entity.startswith("group.") else entity
+
+
+def load_state(conn: sa.Connection, mis: str, kinds: Iterable[Kind] = KINDS) -> StoreState:
+    state_row = conn.execute(sa.select(schema.store_state)).one()
+    loaded: dict[str, KindState] = {}
+    for kind in kinds:
+        ks = loaded[kind.name] = KindState(kind, conn)
+        ident = "ident" if kind.key_columns else "NULL"
+        sql = (
+            f"SELECT id, enabled, purged_at IS NOT NULL, digest, {ident} "  # noqa: S608
+            f"FROM {kind.table.name}"
+        )
+        rows, by_key = ks.rows, ks.by_key
+        for rid, enabled, purged, digest, key in _raw(conn, sql):
+            rows[rid] = Row(rid, bool(enabled), bool(purged), digest, key)
+            if key is not None and not purged:
+                by_key.setdefault(key, rid)
+    linked: set[str] = set()
+    ids = schema.mis_id
+    query = sa.select(ids.c.entity, ids.c.mis_id, ids.c.internal_id).where(ids.c.mis == mis)
+    for entity, mis_id, internal_id in conn.execute(query):
+        linked.add(internal_id)
+        owner = loaded.get(_kind_of_entity(entity))
+        if owner is not None:
+            owner.by_ident[(entity, mis_id)] = internal_id
+            if internal_id in owner.rows:
+                owner.rows[internal_id].mis_id = mis_id
+    accounts = schema.account
+    named = sa.select(accounts.c.person_id, accounts.c.username).where(
+        accounts.c.username.is_not(None)
+    )
+    usernames: dict[str, str] = {row.person_id: row.username for row in conn.execute(named)}
+    return StoreState(
+        store_id=state_row.store_id,
+        revision=state_row.revision,
+        mis=mis,
+        kinds=loaded,
+        usernames=usernames,
+        linked=linked,
+    )
+
+
+def username_owners(usernames: dict[str, str]) -> dict[str, str]:
+    """Folded username -> person id: usernames are unique whatever their case."""
+    owners: dict[str, str] = {}
+    for person, name in usernames.items():
+        folded = fold(name)
+        if folded is not None:
+            owners.setdefault(folded, person)
+    return owners
