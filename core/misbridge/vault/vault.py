@@ -78,7 +78,6 @@ class Vault:
     ) -> None:
         self.root = root if root is not None else home()
         saved = settings or VaultSettings.load(self.root)
-        self.activated_settings = saved is not None
         self.settings = (saved or VaultSettings()).effective(self.root)
         self._passphrases = passphrases
         self._blobs = blobs
@@ -140,10 +139,10 @@ class Vault:
                 "'misbridge rotate-keys' for a new key pair, or 'misbridge decommission' first"
             )
         settings = self.settings
+        keys = self.keys  # reaches the passphrase store first: refuse before writing anything
         make_private_dir(self.root)
         with self.lock():
             settings.save(self.root)
-            keys = self.keys
             pair = keys.generate()
             keys.set_active(pair.kid)
         log.info(
