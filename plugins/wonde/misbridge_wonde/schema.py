@@ -92,7 +92,11 @@ class WireNames:
             ) from None
         known = fields_dict(cls)
         if not isinstance(overrides, dict):
-            overrides = {"": overrides}
+            raise ConfigurationError(
+                "wonde: the setting 'wire_names' must be a JSON object of name: wire name",
+                mis="wonde",
+                setting="wire_names",
+            )
         bad = sorted(k for k, v in overrides.items() if k not in known or not isinstance(v, str))
         if bad:
             raise ConfigurationError(
