@@ -348,7 +348,6 @@ class MisHttpClient:
                 mis=self.mis,
                 path=path,
                 status=status,
-                body=body[:500].decode("utf-8", "replace"),
             )
         if 300 <= status < 400:
             raise SourceFormatError(
