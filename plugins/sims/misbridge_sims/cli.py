@@ -28,7 +28,8 @@ def _printer(console: Console) -> ReportCallback:
             console.print(f"[dim]report[/] {report}: running")
         else:
             took = time.monotonic() - started.pop(report, time.monotonic())
-            console.print(f"[dim]report[/] {report}: {records:,} records in {took:.1f} s")
+            what = "failed after" if event == "failed" else "read"
+            console.print(f"[dim]report[/] {report}: {what} {records:,} records in {took:.1f} s")
 
     return on_report
 

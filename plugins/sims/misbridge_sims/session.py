@@ -85,8 +85,10 @@ class SimsSession:
         for the years dataset, so the run is not wasted. Only a refused login raises."""
         report = report_by_key("academic_years")
         rows: list[dict[str, str]] = []
+        stats = ReportStats(self.report_name(report))
         try:
-            async for record in self.records(report, ReportStats(self.report_name(report))):
+            async for record in self.records(report, stats):
+                stats.records += 1
                 rows.append(record)
         except AuthenticationError:
             raise
@@ -118,18 +120,27 @@ class SimsSession:
     # -- records -----------------------------------------------------------------------------
     async def records(self, report: ReportDef, stats: ReportStats) -> AsyncIterator[dict[str, str]]:
         """The report's ``<Record>`` rows as dicts keyed by decoded caption."""
-        name = stats.report
+        self._progress(stats, "start")
+        try:
+            async for record in self._records(report, stats.report):
+                yield record
+        except Exception:
+            self._progress(stats, "failed")
+            raise
+        self._progress(stats, "done")
+
+    def _progress(self, stats: ReportStats, event: str) -> None:
+        if self.on_report is not None:
+            self.on_report(stats.report, event, stats.records)
+
+    async def _records(self, report: ReportDef, name: str) -> AsyncIterator[dict[str, str]]:
         kept = self._kept.pop(report.key, None)
         if kept is not None:
             for record in kept:
                 yield record
-            if self.on_report is not None:
-                self.on_report(name, "done", stats.records)
             return
         parser = ReportParser(name, max_bytes=self.config.max_bytes)
         async with self._slots:
-            if self.on_report is not None:
-                self.on_report(name, "start", 0)
             chunks = self._chunks(report, name)
             try:
                 async for chunk in chunks:
@@ -145,8 +156,6 @@ class SimsSession:
                 await chunks.aclose()
         if parser.root == ERROR_ROOT:
             raise self._failed(report, name, parser.error_text, None)
-        if self.on_report is not None:
-            self.on_report(name, "done", stats.records)
 
     def _failed(
         self, report: ReportDef, name: str, text: str | None, code: int | None
