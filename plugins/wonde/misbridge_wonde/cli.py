@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from misbridge.errors import MisbridgeError
@@ -43,7 +42,8 @@ def schools_command(info: MisInfo) -> click.Command:
     @click.command("schools")
     @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="Wonde API.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
-    def schools(base_url: str, as_json: bool) -> None:
+    @click.pass_context
+    def schools(ctx: click.Context, base_url: str, as_json: bool) -> None:
         """List the schools that have approved this token's application."""
         try:
             context = ExtractContext(
@@ -69,7 +69,9 @@ def schools_command(info: MisInfo) -> click.Command:
                 str(school.get("mis") or ""),
                 _region(school),
             )
-        Console().print(table)
+        from misbridge.cli_kit import state
+
+        state(ctx).console.print(table)
 
     return schools
 
