@@ -42,6 +42,11 @@ SETTINGS = (
     SettingField("page_size", "GraphQL rows per page (Arbor's maximum is not published)", "500"),
     SettingField("rest_page_size", "REST listing rows per page", "100"),
     SettingField("rest_first_page", "the number of the first REST page (not published)", "1"),
+    SettingField("http_concurrency", "requests in flight at once (Arbor throttles)", "8"),
+    SettingField("http_attempts", "attempts per request on 429, 5xx and network faults", "6"),
+    SettingField(
+        "http_max_retry_after", "longest Retry-After (seconds) waited before giving up", "900"
+    ),
     SettingField(
         "eligibility_codes",
         "Arbor eligibility codes of the student flags, as flag=CODE pairs",
