@@ -87,6 +87,12 @@ SETTINGS: tuple[SettingField, ...] = (
         default="H",
     ),
     SettingField(
+        "legacy_contacts",
+        "Legacy mode: also read pupils' addresses, telephones, emails and SEN history "
+        "(PersonAddresses, PersonTelephones, Emails, SENStudents): yes or no.",
+        default="yes",
+    ),
+    SettingField(
         "wire_names",
         "Overrides for entity and field names Bromcom does not document, as key=name pairs "
         "separated by commas (see docs/plugins/bromcom.md).",
@@ -143,6 +149,15 @@ def _int(context: ExtractContext, name: str, default: int, minimum: int = 1) -> 
     return value
 
 
+def _yes(context: ExtractContext, name: str) -> bool:
+    raw = (context.setting(name, "yes") or "yes").strip().lower()
+    if raw not in ("yes", "no", "true", "false"):
+        raise ConfigurationError(
+            f"bromcom: the setting {name} must be yes or no", mis="bromcom", setting=name
+        )
+    return raw in ("yes", "true")
+
+
 def _url(context: ExtractContext, name: str, default: str) -> httpx.URL:
     url = httpx.URL(context.setting(name, default) or default)
     if url.scheme not in ("http", "https") or not url.host:
@@ -167,6 +182,7 @@ class BromcomConfig:
     student_email_type: str
     auth_fault: str
     denied_fault: str
+    legacy_contacts: bool
     policy: HttpPolicy
 
     @classmethod
@@ -218,5 +234,6 @@ class BromcomConfig:
             auth_fault=context.setting("soap_auth_fault", DEFAULT_AUTH_FAULT) or DEFAULT_AUTH_FAULT,
             denied_fault=context.setting("soap_denied_fault", DEFAULT_DENIED_FAULT)
             or DEFAULT_DENIED_FAULT,
+            legacy_contacts=_yes(context, "legacy_contacts"),
             policy=HttpPolicy.from_settings(context.settings),
         )

@@ -26,6 +26,7 @@ from misbridge.source import (
     SourceYearGroup,
 )
 from misbridge_bromcom import mapping
+from misbridge_bromcom.contacts import DETAIL_ENTITIES, Details, attach, collect
 from misbridge_bromcom.filters import all_of, current_or_later, is_in, literal
 from misbridge_bromcom.partner import PartnerApi
 from misbridge_bromcom.schema import GROUP_TYPES
@@ -96,9 +97,46 @@ async def students(
 ) -> AsyncIterator[SourceStudent]:
     f = session.fields("students")
     email_type = session.config.student_email_type
+    with_details = session.config.legacy_contacts and all(
+        session.config.vocab.serves(key) for key in DETAIL_ENTITIES
+    )
     async for page in session.pages("students", _window(session, "students", "leaving_date")):
-        for row in page:
-            yield mapping.student(row, f, email_type)
+        records = [mapping.student(row, f, email_type) for row in page]
+        if not with_details:
+            for record in records:
+                yield record
+            continue
+        async for record in _with_details(session, records):
+            yield record
+
+
+async def _with_details(
+    session: BromcomSession, records: list[SourceStudent]
+) -> AsyncIterator[SourceStudent]:
+    """Each batch of pupils with their contacts and SEN history (see :mod:`.contacts`)."""
+    size = session.config.max_terms
+    batches = [records[n : n + size] for n in range(0, len(records), size)]
+    fields = {key: session.fields(key) for key in DETAIL_ENTITIES}
+    tasks = [
+        [
+            _task(
+                session.rows(
+                    key, next(is_in(fields[key][id_name], [r.mis_id for r in batch], size))
+                )
+            )
+            for key, id_name in DETAIL_ENTITIES.items()
+        ]
+        for batch in batches
+    ]
+    try:
+        for batch, fetches in zip(batches, tasks, strict=True):
+            details: Details = {}
+            for key, fetch in zip(DETAIL_ENTITIES, fetches, strict=True):
+                collect(details, key, await fetch, fields)
+            for record in batch:
+                yield attach(record, details, fields)
+    finally:
+        await _cancel(*(t for fetches in tasks for t in fetches))
 
 
 async def groups(

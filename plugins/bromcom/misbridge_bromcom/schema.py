@@ -185,6 +185,63 @@ ENTITIES: dict[str, Entity] = {
                 "photo": ("", "Photo", "U"),
             },
         ),
+        # The legacy service's person-detail entities (names from the Third Party Access
+        # Permissions list); no public source shows their columns. The Partner API's
+        # equivalents are not known, so the Partner mode does not read them.
+        Entity(
+            "addresses",
+            "",
+            "PersonAddresses",
+            "V",
+            {
+                "person_id": ("", "PersonID", "U"),
+                "type": ("", "AddressType", "U"),
+                "line1": ("", "AddressLine1", "U"),
+                "line2": ("", "AddressLine2", "U"),
+                "line3": ("", "AddressLine3", "U"),
+                "town": ("", "Town", "U"),
+                "postcode": ("", "PostCode", "U"),
+                "start": ("", "StartDate", "U"),
+            },
+        ),
+        Entity(
+            "telephones",
+            "",
+            "PersonTelephones",
+            "V",
+            {
+                "person_id": ("", "PersonID", "U"),
+                "type": ("", "TelephoneType", "U"),
+                "number": ("", "TelephoneNumber", "U"),
+                "primary": ("", "IsPrimary", "U"),
+                "main": ("", "IsMain", "U"),
+            },
+        ),
+        Entity(
+            "emails",
+            "",
+            "Emails",
+            "V",
+            {
+                "person_id": ("", "PersonID", "U"),
+                "type": ("", "EmailType", "U"),
+                "address": ("", "EmailAddress", "U"),
+                "primary": ("", "IsPrimary", "U"),
+                "main": ("", "IsMain", "U"),
+            },
+        ),
+        Entity(
+            "sen",
+            "",
+            "SENStudents",
+            "V",
+            {
+                "student_id": ("", "StudentID", "U"),
+                "provision": ("", "SENProvision", "U"),
+                "start": ("", "StartDate", "U"),
+                "end": ("", "EndDate", "U"),
+            },
+        ),
         Entity(
             # findEntitiesBySchoolID's answer (the legacy permission list).
             "granted",
@@ -261,6 +318,10 @@ class Vocabulary:
 
     def entity(self, key: str) -> str:
         return self._entities[key]
+
+    def serves(self, key: str) -> bool:
+        """Whether this mode has the entity at all (the Partner API has no PersonAddresses)."""
+        return bool(self._entities[key]) and any(self.fields(key).values())
 
     def field(self, entity: str, name: str) -> str:
         return self._fields[(entity, name)]

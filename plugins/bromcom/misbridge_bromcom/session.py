@@ -11,6 +11,7 @@ from misbridge.errors import PermissionDeniedError
 from misbridge.hooktypes import ExtractContext, PermissionCheck
 from misbridge.model import Dataset
 from misbridge_bromcom.config import MODE_CREDENTIALS, BromcomConfig
+from misbridge_bromcom.contacts import DETAIL_ENTITIES
 from misbridge_bromcom.filters import matches_nothing
 from misbridge_bromcom.partner import GRANT_HINT, PartnerApi
 from misbridge_bromcom.schema import Mode
@@ -24,7 +25,7 @@ Row = dict[str, Any]
 NEEDS: dict[Dataset, tuple[str, ...]] = {
     Dataset.YEARS: ("years", "collections"),
     Dataset.STAFF: ("staff",),
-    Dataset.STUDENTS: ("students",),
+    Dataset.STUDENTS: ("students", "addresses", "telephones", "emails", "sen"),
     Dataset.GROUPS: ("collections", "subjects", "associates", "executives"),
     Dataset.PHOTOS: ("students", "staff", "photos"),
     Dataset.EXAM_RESULTS: ("results",),
@@ -41,6 +42,10 @@ _PROBE_FIELD = {
     "executives": "collection_id",
     "results": "student_id",
     "photos": "person_id",
+    "addresses": "person_id",
+    "telephones": "person_id",
+    "emails": "person_id",
+    "sen": "student_id",
 }
 
 
@@ -80,7 +85,7 @@ class BromcomSession:
     async def check(self) -> list[PermissionCheck]:
         """Which entities each dataset lacks, as Bromcom's access page names them."""
         vocab = self.config.vocab
-        keys = sorted({k for needs in NEEDS.values() for k in needs})
+        keys = sorted({k for needs in NEEDS.values() for k in needs if self._reads(k)})
         if isinstance(self.api, SoapApi):
             granted = {g.lower() for g in (self.granted or await self.api.granted())}
             missing = {k for k in keys if vocab.entity(k).lower() not in granted}
@@ -93,6 +98,12 @@ class BromcomSession:
             notes = (f"{GRANT_HINT}: {', '.join(lacking)}",) if lacking else ()
             checks.append(PermissionCheck(dataset, lacking, notes))
         return checks
+
+    def _reads(self, key: str) -> bool:
+        """Whether this session reads ``key`` (the detail entities: legacy mode only)."""
+        if key in DETAIL_ENTITIES and not self.config.legacy_contacts:
+            return False
+        return key == "photos" or self.config.vocab.serves(key)
 
     async def _partner_denied(self, key: str) -> bool:
         assert isinstance(self.api, PartnerApi)

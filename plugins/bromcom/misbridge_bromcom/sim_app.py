@@ -87,15 +87,14 @@ class Tables:
         """The table an entity name means (case-insensitive, as IIS is), if served."""
         vocab = self.vocab[mode]
         for key in self.rows:
-            entity = vocab.entity(key)
-            if entity and entity.lower() == name.lower() and any(vocab.fields(key).values()):
+            if vocab.serves(key) and vocab.entity(key).lower() == name.lower():
                 return self.get(mode, key)
         return None
 
     def entities(self, mode: Mode) -> list[tuple[str, str]]:
         """``(key, entity name)`` of every entity served in ``mode``."""
         vocab = self.vocab[mode]
-        return [(k, vocab.entity(k)) for k in self.rows if any(vocab.fields(k).values())]
+        return [(k, vocab.entity(k)) for k in self.rows if vocab.serves(k)]
 
 
 def _json(status: int, payload: Any) -> Response:

@@ -27,6 +27,9 @@ __all__ = ["BromcomData", "Row", "build_data", "current_sen", "wire_id"]
 
 Row = dict[str, Any]
 
+#: How Bromcom spells contact types (the normaliser reads the words as H, M and W).
+_TYPE_NAMES = {"H": "Home", "M": "Mobile", "W": "Work"}
+
 _EXECUTIVE_ROLES = {
     GroupKind.CLASS: "Class Teacher",
     GroupKind.REGISTRATION: "Main Tutor",
@@ -233,6 +236,55 @@ def build_data(
         }
         for r in school.exam_results
     ]
+    addresses: list[Row] = []
+    telephones: list[Row] = []
+    emails: list[Row] = []
+    sen: list[Row] = []
+    for s in school.students:
+        person = wire_id(s.mis_id)
+        for a in s.addresses:
+            lines = [*a.lines[:3], *([None] * (3 - len(a.lines[:3])))]
+            addresses.append(
+                {
+                    "person_id": person,
+                    "type": _TYPE_NAMES.get(a.type or "", a.type),
+                    "line1": lines[0],
+                    "line2": lines[1],
+                    "line3": lines[2],
+                    "town": ", ".join(a.lines[3:]) or None,
+                    "postcode": a.postcode,
+                    "start": _date(a.start),
+                }
+            )
+        for t in s.telephones:
+            telephones.append(
+                {
+                    "person_id": person,
+                    "type": _TYPE_NAMES.get(t.type or "", t.type),
+                    "number": t.number,
+                    "primary": t.primary,
+                    "main": t.main,
+                }
+            )
+        for e in s.emails:
+            emails.append(
+                {
+                    "person_id": person,
+                    "type": _TYPE_NAMES.get(e.type or "", e.type),
+                    "address": e.address,
+                    "primary": e.primary,
+                    "main": e.main,
+                }
+            )
+        for entry in s.sen:
+            sen.append(
+                {
+                    "student_id": person,
+                    "provision": entry.code,
+                    "start": _date(entry.start),
+                    "end": _date(entry.end),
+                }
+            )
     person_photos = [
         {"person_id": wire_id(mis_id), "photo": photos[(role, mis_id)].data}
         for (role, mis_id) in photos
@@ -247,6 +299,10 @@ def build_data(
         "subjects": subjects,
         "results": results,
         "photos": person_photos,
+        "addresses": addresses,
+        "telephones": telephones,
+        "emails": emails,
+        "sen": sen,
     }
     if noise:
         _add_noise(school, tables)

@@ -98,7 +98,8 @@ def test_extract_writes_the_school(
     assert summary["mis"] == "bromcom" and summary["ok"] is True
     students = (out_dir / "students.jsonl").read_text().splitlines()
     accepted = summary["datasets"]["students"]["records"]
-    assert len(students) == accepted == len(school.students) - 2  # no forename, no surname
+    # Rejected: no forename, no surname, SEN provision dates the wrong way round.
+    assert len(students) == accepted == len(school.students) - 3
     written = "\n".join(p.read_text() for p in out_dir.iterdir())
     assert creds["password"] not in written
 
