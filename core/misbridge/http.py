@@ -176,6 +176,22 @@ class MisHttpClient:
         _, _, data = await self._send("GET", url, params=params, parse_json=True)
         return data
 
+    async def get_json_or_error(
+        self,
+        url: str | httpx.URL,
+        params: Mapping[str, Any] | None = None,
+        *,
+        errors: frozenset[int] = frozenset({404, 422}),
+    ) -> tuple[int, Any]:
+        """GET JSON; an answer whose status is in ``errors`` is handed back with its
+        decoded body (neither raised nor retried), for APIs whose error bodies say what
+        is wrong (Arbor's ``{"response": {"errors": [...]}}``). The caller decides what
+        of that body may go into a message."""
+        response, _, data = await self._send(
+            "GET", url, params=params, allow=set(errors), parse_json=True
+        )
+        return response.status_code, data
+
     async def post_json(self, url: str | httpx.URL, payload: Any) -> Any:
         """POST for reads that are safe to repeat (a GraphQL query): retried like a GET."""
         _, _, data = await self._send("POST", url, json_body=payload, parse_json=True)

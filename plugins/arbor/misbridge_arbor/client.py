@@ -9,7 +9,6 @@ errors, paging until a short page, and GraphQL errors naming ``Entity.field``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -34,16 +33,18 @@ MIS = "arbor"
 _FIELD = re.compile(r"\b([A-Z][A-Za-z_]+\.[a-z][A-Za-z0-9_]*)\b")
 
 
-def arbor_message(body: str) -> str | None:
-    """The first message of an Arbor error body, if the text is one."""
+def arbor_message(body: Any) -> str:
+    """The first message of Arbor's error body ``{"response": {"code", "reason",
+    "errors": [{"exception", "message", "trace"}]}}``; never the trace."""
     try:
-        data = json.loads(body)
-        errors = data["response"]["errors"]
-        message = errors[0]["message"] if errors else data["response"].get("reason")
-    except (ValueError, KeyError, IndexError, TypeError):
-        found = re.search(r'"message"\s*:\s*"([^"]{1,300})', body)
-        return found.group(1) if found else None
-    return str(message)[:300] if message else None
+        answer = body["response"]
+        errors = answer.get("errors") or []
+        message = errors[0].get("message") if errors else None
+        text = str(message or answer.get("reason") or "")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return "no Arbor error body"
+    # Arbor's own words, kept short and on one line; no trace, no request echo.
+    return " ".join(text.split())[:200] or "no Arbor error message"
 
 
 class ArborClient:
@@ -101,15 +102,6 @@ class ArborClient:
                 missing=(what,),
                 mis=MIS,
             )
-        status = exc.context.get("status")
-        if isinstance(exc, SourceFormatError) and isinstance(status, int):
-            detail = arbor_message(str(exc.context.get("body", ""))) or "no error message"
-            return SourceFormatError(
-                f"arbor: {what} answered HTTP {status}: {detail}",
-                mis=MIS,
-                status=status,
-                path=exc.context.get("path"),
-            )
         return exc
 
     # -- GraphQL ---------------------------------------------------------------------------
@@ -162,9 +154,17 @@ class ArborClient:
     # -- REST ------------------------------------------------------------------------------
     async def rest_get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         try:
-            return await self.http.get_json(path, params=params)
+            status, body = await self.http.get_json_or_error(path, params=params)
         except SourceError as exc:
             raise self._translate(exc, path) from None
+        if status >= 400:  # 404 and 422 carry Arbor's error body
+            raise SourceFormatError(
+                f"arbor: {path} answered HTTP {status}: {arbor_message(body)}",
+                mis=MIS,
+                status=status,
+                path=path,
+            )
+        return body
 
     async def rest_listing(
         self, resource: str, filters: Mapping[str, str] | None = None
