@@ -241,8 +241,9 @@ class Store:
             last = conn.execute(sa.select(run).order_by(run.c.id.desc()).limit(1)).first()
             plans = schema.plan
             waiting = conn.execute(
-                sa.select(plans.c.hash, plans.c.created_at, plans.c.mis, plans.c.base_revision)
-                .where(plans.c.status == "refused")
+                sa.select(plans.c.hash, plans.c.created_at, plans.c.mis)
+                # A refused plan made against an older state can no longer be approved.
+                .where(plans.c.status == "refused", plans.c.base_revision == state.revision)
                 .order_by(plans.c.created_at.desc())
             ).all()
             schema_revision = current_revision(conn)
@@ -256,12 +257,7 @@ class Store:
             "runs": runs,
             "last_run": _run_dict(last._mapping) if last is not None else None,
             "plans_awaiting_review": [
-                {
-                    "hash": p.hash,
-                    "created_at": p.created_at.isoformat(),
-                    "mis": p.mis,
-                    "still_applicable": p.base_revision == state.revision,
-                }
+                {"hash": p.hash, "created_at": p.created_at.isoformat(), "mis": p.mis}
                 for p in waiting
             ],
         }
