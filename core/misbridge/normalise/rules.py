@@ -132,18 +132,14 @@ def email_preference(emails: Sequence[TypedFlagged]) -> EmailPreference:
     A Primary (or Main) email of a type that is neither personal nor work does not
     decide the preference; the next criterion does.
     """
-    for item in emails:
-        if item.primary:
-            preference = _PREFERENCE.get(canonical_type(item.type) or "")
-            if preference is not None:
-                return preference
-            break
-    for item in emails:
-        if item.main:
-            preference = _PREFERENCE.get(canonical_type(item.type) or "")
-            if preference is not None:
-                return preference
-            break
+    for flag in ("primary", "main"):
+        for item in emails:
+            if getattr(item, flag):
+                kind = item.type
+                preference = _PREFERENCE.get(CONTACT_TYPES.get(kind) or canonical_type(kind) or "")  # type: ignore[arg-type]
+                if preference is not None:
+                    return preference
+                break
     return EmailPreference.PERSONAL
 
 
