@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from misbridge.model import GroupKind, Role
@@ -53,7 +53,7 @@ ADDRESS_SLOTS = (("home", "H"), ("work", "W"), ("postal", "P"))
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
+    if value is None or type(value) is str:
         return value
     if isinstance(value, bool | int | float):
         return str(value)
@@ -76,20 +76,25 @@ def _flag(value: Any) -> RawFlag:
     return str(value)
 
 
+# Records come from json.loads, so objects are plain dicts: checking for dict (not the
+# Mapping ABC) keeps the per-membership cost down on large schools.
 def _one(obj: Json, name: str) -> Json:
     """An included single object (``{"data": {...}}``); empty when absent or out of scope."""
     wrapped = obj.get(name)
-    if isinstance(wrapped, Mapping):
+    if type(wrapped) is dict:
         inner = wrapped.get("data")
-        if isinstance(inner, Mapping):
+        if type(inner) is dict:
             return inner
     return {}
 
 
-def _many(obj: Json, name: str) -> Iterator[Json]:
+def _many(obj: Json, name: str) -> list[Json]:
     wrapped = obj.get(name)
-    if isinstance(wrapped, Mapping) and isinstance(wrapped.get("data"), list):
-        yield from (item for item in wrapped["data"] if isinstance(item, Mapping))
+    if type(wrapped) is dict:
+        items = wrapped.get("data")
+        if type(items) is list:
+            return [item for item in items if type(item) is dict]
+    return []
 
 
 def address_lines(address: Json) -> tuple[str, ...]:
@@ -231,17 +236,19 @@ def class_group(obj: Json) -> SourceGroup:
     )
 
 
-def memberships(
-    person: Json, role: Role, kinds: Mapping[str, GroupKind]
-) -> Iterator[SourceMembership]:
+def memberships(person: Json, role: Role, kinds: Mapping[str, GroupKind]) -> list[SourceMembership]:
     """A person's groups and classes (Wonde gives no membership dates)."""
     person_id = _id(person)
+    found = []
     for item in _many(person, "groups"):
         kind = group_kind(item, kinds)
         if kind is not None:
-            yield SourceMembership(_id(item), kind, person_id, role)
-    for item in _many(person, "classes"):
-        yield SourceMembership(_id(item), GroupKind.CLASS, person_id, role)
+            found.append(SourceMembership(_id(item), kind, person_id, role))
+    cls = GroupKind.CLASS
+    found += [
+        SourceMembership(_id(item), cls, person_id, role) for item in _many(person, "classes")
+    ]
+    return found
 
 
 def decode_photo(content: str) -> bytes:
