@@ -314,3 +314,55 @@ def test_a_damaged_state_file_costs_only_a_full_extract(_isolated_home: Path) ->
     assert state.read("SCH4321") == {}
     state.write("SCH4321", datetime(2026, 9, 1, tzinfo=UTC), [Dataset.STAFF])
     assert state.read("SCH4321") == {"staff": datetime(2026, 9, 1, tzinfo=UTC)}
+
+
+# -- concurrency --------------------------------------------------------------------------------
+class InFlight(RecordingTransport):
+    """Counts requests in flight at once."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.now = 0
+        self.most = 0
+
+    async def handle_async_request(self, request: Any) -> Any:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            return await super().handle_async_request(request)
+        finally:
+            self.now -= 1
+
+
+@pytest.mark.parametrize("pool", ["1", "3"])
+async def test_pages_and_datasets_run_at_once_within_the_pool(
+    small_school: SourceSchool, plugins: Plugins, pool: str
+) -> None:
+    sim = simulate(small_school, latency=0.02)
+    counter = InFlight(sim.source().transport)
+    result = await run_extract(
+        sim,
+        plugins,
+        transport=counter,
+        settings={"per_page": "5", "http_concurrency": pool},
+        datasets=(Dataset.STUDENTS, Dataset.STAFF, Dataset.GROUPS),
+    )
+    assert result.ok
+    assert counter.most == int(pool)  # as many as allowed, never more
+
+
+async def test_follow_next_reads_one_page_at_a_time(
+    small_school: SourceSchool, plugins: Plugins
+) -> None:
+    sim = simulate(small_school, latency=0.01)
+    counter = InFlight(sim.source().transport)
+    result = await run_extract(
+        sim,
+        plugins,
+        transport=counter,
+        settings={"paging": "follow-next", "per_page": "5"},
+        concurrent_datasets=False,
+        datasets=(Dataset.STUDENTS, Dataset.STAFF),
+    )
+    assert result.ok and counter.most == 1
+    assert sim.requests == 1 + 8 + 1  # the school, 40 students in 8 pages, 5 staff in 1
