@@ -210,6 +210,9 @@ class WondeSession:
         try:
             if self.settings.incremental and self.succeeded():
                 state.write(self.settings.school_id, self.started - OVERLAP, sorted(self._done))
+        except OSError as exc:
+            # The extract itself succeeded; without the mark the next run is a full one.
+            log.warning("wonde.state_not_saved", error=type(exc).__name__)
         finally:
             for client in self.clients:
                 await client.aclose()

@@ -366,3 +366,13 @@ async def test_follow_next_reads_one_page_at_a_time(
     )
     assert result.ok and counter.most == 1
     assert sim.requests == 1 + 8 + 1  # the school, 40 students in 8 pages, 5 staff in 1
+
+
+async def test_an_unwritable_state_folder_does_not_fail_the_extract(
+    small_school: SourceSchool, plugins: Plugins, _isolated_home: Path
+) -> None:
+    _isolated_home.mkdir(parents=True)
+    (_isolated_home / "state").write_text("a file where the folder should be", encoding="utf-8")
+    result = await run_extract(simulate(small_school), plugins, settings={"incremental": "auto"})
+    assert result.ok
+    assert state.read("SCH4321") == {}
