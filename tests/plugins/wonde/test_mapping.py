@@ -13,7 +13,7 @@ from misbridge.model import GroupKind, Role
 from misbridge.source import SourceEmail, SourceTelephone
 from misbridge_wonde import mapping
 from misbridge_wonde.schema import WireNames, carbon
-from misbridge_wonde.simulator.render import contact_details, split_address_lines
+from misbridge_wonde.simulator.contacts import contact_details, split_address_lines
 
 NAMES = WireNames()
 
