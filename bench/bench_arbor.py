@@ -63,4 +63,10 @@ CASE = BenchCase(
 )
 
 if __name__ == "__main__":
+    import logging
+
+    import structlog
+
+    # Per-request debug lines would cost the client CPU the figures are about.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     main(CASE)

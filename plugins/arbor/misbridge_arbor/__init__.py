@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from misbridge import hookimpl
-from misbridge.errors import PluginError
+from misbridge.errors import PermissionDeniedError, PluginError
 from misbridge.hooktypes import ExtractContext, MisInfo, MisSession
 from misbridge.http import HttpPolicy
 from misbridge.model import Dataset
@@ -73,9 +73,12 @@ async def _authenticate(context: ExtractContext) -> MisSession:
     )
     try:
         # HTTP Basic has no token exchange: one small read proves the credentials
-        # (and the application id) before any dataset starts.
+        # (and the application id) before any dataset starts. A 403 proves them too:
+        # that dataset will say what it lacks, the others still run.
         probe = {"page-number": config.rest_first_page, "page-size": 1}
         await client.rest_get("/rest-v2/academic-years", probe)
+    except PermissionDeniedError:
+        pass
     except BaseException:
         await client.aclose()
         raise

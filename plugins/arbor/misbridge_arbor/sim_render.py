@@ -264,9 +264,10 @@ class _Executor:
             out: dict[str, Any] = {}
             for node in selection.selections if selection else ():
                 if isinstance(node, FieldNode):
-                    out[node.name.value] = self.value(
-                        value.get(node.name.value), node.selection_set
-                    )
+                    name = node.name.value
+                    if name not in value:
+                        raise GraphQLFailure([{"message": f'Cannot query field "{name}".'}])
+                    out[name] = self.value(value[name], node.selection_set)
             return out
         return _gql_scalar(value)
 

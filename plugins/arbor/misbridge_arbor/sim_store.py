@@ -454,7 +454,7 @@ def _add_groups(store: EntityStore, school: SourceSchool, year: str | None) -> N
             props |= {"houseName": group.name, "shortName": group.code}
         elif group.kind is GroupKind.CLASS:
             props |= {"teachingGroupName": group.name, "description": None}
-            if group.subject is not None and store.options.class_subject_path:
+            if store.options.class_subject_path:
                 merge(props, embed(store.options.class_subject_path, group.subject))
         else:
             continue

@@ -243,3 +243,19 @@ def test_since_before_the_last_extract_is_not_cut_short() -> None:
     # so the extract reads everything again.
     result = _extract(sim, datasets=[Dataset.STAFF], since=earlier)
     assert len(result.of(Dataset.STAFF)) == len(sim.school.staff)
+
+
+def test_a_refused_credentials_probe_resource_fails_only_its_dataset() -> None:
+    sim = simulator(_school(), deny=[Dataset.YEARS])
+    result = _extract(sim, datasets=[Dataset.YEARS, Dataset.STAFF])
+    assert result.outcomes[Dataset.YEARS].status is OutcomeStatus.FAILED
+    assert "AcademicYear" in (result.outcomes[Dataset.YEARS].message or "")
+    assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.COMPLETE
+
+
+def test_a_path_setting_the_school_does_not_have_is_refused_not_guessed() -> None:
+    sim = simulator(_school())
+    result = _extract(sim, datasets=[Dataset.GROUPS], class_subject_path="subject.shortName")
+    # Memberships may have streamed before the classes were refused: never "complete".
+    assert result.outcomes[Dataset.GROUPS].status in (OutcomeStatus.FAILED, OutcomeStatus.PARTIAL)
+    assert "shortName" in (result.outcomes[Dataset.GROUPS].message or "")
