@@ -31,7 +31,7 @@ __all__ = ["CHUNK", "ProcessRunner"]
 
 log = structlog.get_logger()
 
-CHUNK = 256 * 1024
+CHUNK = 64 * 1024
 _STDOUT_CAP = 1024 * 1024  # file mode: stdout only carries messages
 _STDERR_CAP = 64 * 1024
 _POSIX = os.name == "posix"

@@ -120,7 +120,8 @@ def test_hostile_reporter_output_is_refused(tmp_path: Path, case: str) -> None:
             assert words in outcome.message
         else:  # the script ignores /OUTPUT: the stdout text is still read as the answer
             assert "wrote no output file" in outcome.message or words in outcome.message
-        assert time.perf_counter() - started < 5.0
+        # Two process runs (login, then the report); the < 1 s parse bound is above.
+        assert time.perf_counter() - started < 10.0
 
 
 def test_no_user_means_trusted(tmp_path: Path) -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import tracemalloc
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from misbridge.errors import SourceFormatError
+from misbridge.hooktypes import ExtractContext
+from misbridge.testing.school import sample_school
+from misbridge_sims.config import ReporterConfig
 from misbridge_sims.render import encode_name, write_report
+from misbridge_sims.session import SimsSession
 from misbridge_sims.xmlstream import ERROR_ROOT, ReportParser, decode_name
 
 captions = st.text(
@@ -105,3 +112,41 @@ def test_byte_cap() -> None:
     parser.feed(b"<SuperStarReport>" + b" " * 50)
     with pytest.raises(SourceFormatError, match="larger than the 100-byte cap"):
         parser.feed(b" " * 50)
+
+
+def test_memory_does_not_grow_with_the_report(tmp_path: Path) -> None:
+    """Parsing 4x the pupils holds about the same memory: one pupil's rows at a time."""
+    from misbridge_sims.render import report_rows
+    from misbridge_sims.reports import report_by_key
+
+    report = report_by_key("students")
+    peaks: list[int] = []
+    sizes: list[int] = []
+    for students in (200, 800):
+        folder = tmp_path / str(students)
+        folder.mkdir()
+        school = sample_school(seed=1, students=students, staff=3)
+        path = folder / f"{report.name()}.xml"
+        with path.open("wb") as out:
+            write_report(out, report_rows(report, school))
+        session = SimsSession(
+            ReporterConfig.from_context(
+                ExtractContext(mis="sims", settings={"from_xml": str(folder)})
+            )
+        )
+
+        async def read(session: SimsSession = session) -> int:
+            return len([e.key async for e in session.entities(report)])
+
+        asyncio.run(read())  # first-use allocations (event loop, logger) are not the report's
+        tracemalloc.start()
+        try:
+            assert asyncio.run(read()) == students
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        sizes.append(path.stat().st_size)
+    # A fixed cost (a 64 KiB read chunk and the records it completes) plus one pupil's
+    # rows; only the IDs already finished grow, a few dozen bytes per pupil.
+    assert peaks[1] < peaks[0] * 1.25 + 50_000, peaks
+    assert peaks[1] < sizes[1], (peaks, sizes)
