@@ -9,7 +9,8 @@ A bench script describes a :class:`BenchCase` and calls :func:`run_case`, which
    (the plugin's default settings, datasets fetched concurrently) and the *baseline*
    (``baseline_settings`` plus ``concurrent_datasets=False``: the way the vendors'
    official clients work, one page after another, one dataset after another);
-4. measures each run: wall time, requests answered, CPU, peak memory, records/s;
+4. measures each run: wall time, requests answered, CPU, records/s, and (in one more
+   run under tracemalloc, so that tracing does not slow the timed one) peak memory;
 5. compares the wall time with the *critical path*: the longest chain of requests
    that must wait for one another, times the latency. No client can beat it, so
    ``wall / critical`` says how much of the achievable speed is left on the table.
@@ -25,10 +26,9 @@ import asyncio
 import gc
 import json
 import logging
-import os
 import sys
-import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -71,6 +71,7 @@ class BenchCase:
     datasets: tuple[Dataset, ...] | None = None
     seed: int = 0
     warmup: bool = True
+    memory: bool = True
 
 
 @frozen
@@ -130,40 +131,32 @@ class BenchReport:
         }
 
 
-class _PeakRss:
-    """Samples this process's resident memory in a thread; the peak above the start.
+def _peak_mb(
+    case: BenchCase,
+    settings: Mapping[str, str],
+    credentials: Mapping[str, str],
+    concurrent: bool,
+    pm: Any,
+) -> float:
+    """The most memory Python held during one more run of the same extract.
 
-    RSS sampling, not tracemalloc: tracemalloc slows every allocation several times,
-    which would distort the wall and CPU times measured in the same run.
+    A separate run under tracemalloc: tracing slows every allocation, so it must not be
+    the run whose times are reported; and unlike the process's resident size it is not
+    inflated by what earlier runs left behind.
     """
-
-    def __init__(self, interval: float = 0.005) -> None:
-        import psutil
-
-        self._proc = psutil.Process(os.getpid())
-        self._interval = interval
-        self._stop = threading.Event()
-        self.start_rss = self._proc.memory_info().rss
-        self.peak_rss = self.start_rss
-        self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> _PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
-
-    @property
-    def peak_mb(self) -> float:
-        return (self.peak_rss - self.start_rss) / (1024 * 1024)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start = tracemalloc.get_traced_memory()[0]
+        try:
+            asyncio.run(_extract(case, settings, credentials, concurrent, pm))
+        except Exception:  # the timed run already reported the failure
+            return float("nan")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return (peak - start) / (1024 * 1024)
 
 
 class _Box:
@@ -205,19 +198,20 @@ def _run_once(
     concurrent: bool,
     simulator: Any,
     pm: Any,
+    measure_memory: bool = True,
 ) -> RunFigures:
     gc.collect()
     before_requests = simulator.requests
     error: str | None = None
     result: Any = None
-    with _PeakRss() as rss:
-        cpu0, thread0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
-        try:
-            result = asyncio.run(_extract(case, settings, credentials, concurrent, pm)).value
-        except Exception as exc:  # a benchmark reports a failed run, it does not crash
-            error = f"{type(exc).__name__}: {exc}"
-        wall = time.perf_counter() - wall0
-        cpu, client_cpu = time.process_time() - cpu0, time.thread_time() - thread0
+    cpu0, thread0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
+    try:
+        result = asyncio.run(_extract(case, settings, credentials, concurrent, pm)).value
+    except Exception as exc:  # a benchmark reports a failed run, it does not crash
+        error = f"{type(exc).__name__}: {exc}"
+    wall = time.perf_counter() - wall0
+    cpu, client_cpu = time.process_time() - cpu0, time.thread_time() - thread0
+    requests = simulator.requests - before_requests
     outcomes: dict[str, str] = {}
     records = 0
     ok = False
@@ -225,7 +219,7 @@ def _run_once(
         ok = bool(result.ok)
         for dataset, outcome in result.outcomes.items():
             outcomes[str(dataset)] = str(outcome.status)
-            records += int(outcome.records)
+            records += int(outcome.records) + int(outcome.rejected)
         if not ok:
             error = (
                 "; ".join(f"{d}: {o.message}" for d, o in result.outcomes.items() if o.message)
@@ -235,10 +229,14 @@ def _run_once(
         label=label,
         ok=ok,
         wall_s=wall,
-        requests=simulator.requests - before_requests,
+        requests=requests,
         cpu_s=cpu,
         client_cpu_s=client_cpu,
-        peak_mb=rss.peak_mb,
+        peak_mb=(
+            _peak_mb(case, settings, credentials, concurrent, pm)
+            if measure_memory and case.memory
+            else float("nan")
+        ),
         records=records,
         records_per_s=records / wall if wall else 0.0,
         datasets=outcomes,
@@ -290,6 +288,7 @@ def run_case(case: BenchCase) -> BenchReport:
                 concurrent=True,
                 simulator=simulator,
                 pm=pm,
+                measure_memory=False,
             )
         ours = _run_once(
             "ours",
@@ -369,6 +368,9 @@ def main(case: BenchCase, argv: Sequence[str] | None = None) -> BenchReport:
     parser.add_argument("--latency-ms", type=float, default=case.latency * 1000)
     parser.add_argument("--seed", type=int, default=case.seed)
     parser.add_argument("--no-warmup", action="store_true")
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the extra runs that measure memory"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     case = evolve(
@@ -378,6 +380,7 @@ def main(case: BenchCase, argv: Sequence[str] | None = None) -> BenchReport:
         latency=args.latency_ms / 1000,
         seed=args.seed,
         warmup=case.warmup and not args.no_warmup,
+        memory=case.memory and not args.no_memory,
     )
     report = run_case(case)
     if args.json:
