@@ -38,14 +38,8 @@ from misbridge_arbor.sim_render import (
     rest_stub,
     wire_id,
 )
-from misbridge_arbor.sim_store import (
-    DATASET_ENTITIES,
-    RESOURCES,
-    EntityStore,
-    Ref,
-    StoreOptions,
-    build_store,
-)
+from misbridge_arbor.sim_school import build_store
+from misbridge_arbor.sim_store import DATASET_ENTITIES, RESOURCES, EntityStore, Ref, StoreOptions
 
 __all__ = ["ArborSimulator", "arbor_error", "simulator"]
 
