@@ -55,9 +55,20 @@ def _client(
             "User-Agent": "misbridge-wonde",
         },
         transport=context.transport,
-        policy=HttpPolicy.from_settings(context.settings),
+        policy=_policy(context),
         allowed_hosts=allowed,
     )
+
+
+def _policy(context: ExtractContext) -> HttpPolicy:
+    try:
+        return HttpPolicy.from_settings(context.settings)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            "wonde: an http_* setting is not a number (http_concurrency, http_attempts, "
+            "http_max_retry_after, http_request_deadline ...)",
+            mis="wonde",
+        ) from None
 
 
 def regional_base(domain: Any, base: httpx.URL) -> str | None:

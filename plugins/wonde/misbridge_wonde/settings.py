@@ -57,6 +57,13 @@ SETTINGS = (
         "yes: also extract employees whose employment Wonde marks as ended",
         default="no",
     ),
+    # The shared HTTP client's limits (misbridge.http.HttpPolicy); unset means its default.
+    SettingField("http_concurrency", "requests in flight at once (default 8)"),
+    SettingField("http_attempts", "attempts per request on 429, 5xx and faults (default 6)"),
+    SettingField(
+        "http_max_retry_after", "longest Retry-After wait in seconds before failing (900)"
+    ),
+    SettingField("http_request_deadline", "seconds one whole request may take (default 120)"),
 )
 
 

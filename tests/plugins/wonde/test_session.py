@@ -376,3 +376,22 @@ async def test_an_unwritable_state_folder_does_not_fail_the_extract(
     result = await run_extract(simulate(small_school), plugins, settings={"incremental": "auto"})
     assert result.ok
     assert state.read("SCH4321") == {}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("http_concurrency", "many"),
+        ("paging", "sideways"),
+        ("per_page", "0"),
+        ("incremental", "sometimes"),
+        ("include_former_staff", "perhaps"),
+    ],
+)
+async def test_bad_settings_are_configuration_errors(
+    small_school: SourceSchool, plugins: Plugins, setting: str, value: str
+) -> None:
+    sim = simulate(small_school)
+    with pytest.raises(ConfigurationError, match=setting.split("_")[0]):
+        await run_extract(sim, plugins, settings={setting: value})
+    assert sim.requests == 0
