@@ -1,0 +1,261 @@
+"""``misbridge store ...``: the sync store's commands, added by this default plugin.
+
+``status``, ``plan EXTRACT_DIR``, ``apply EXTRACT_DIR [--approve HASH]``, ``review
+HASH``, ``switch-mis`` and ``purge --older-than DAYS``. Every command takes ``--store
+URL`` (or ``$MISBRIDGE_STORE``; default ``sqlite:///misbridge.db``). An extract folder
+is what ``misbridge <mis> extract --out DIR`` writes. Exit codes: 0 done, 1 error,
+4 the safety guard refused the plan (nothing was applied).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from misbridge.errors import GuardRefused, MisbridgeError
+from misbridge.hookspecs import hookimpl
+from misbridge.result import ExtractResult
+from misbridge.store.engine import DEFAULT_URL
+from misbridge.store.store import Store, open_store
+
+__all__ = ["register_commands", "store_group"]
+
+EXIT_GUARD = 4
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(store_group)
+
+
+def _store_option(func: F) -> F:
+    return click.option(
+        "--store",
+        "store_url",
+        envvar="MISBRIDGE_STORE",
+        default=DEFAULT_URL,
+        show_default=True,
+        help="Store URL (SQLite or PostgreSQL); also $MISBRIDGE_STORE.",
+    )(func)
+
+
+def _share_option(func: F) -> F:
+    return click.option(
+        "--max-disable-share",
+        type=click.FloatRange(0.0, 1.0),
+        default=0.10,
+        show_default=True,
+        help="Refuse plans disabling more than this share of any kind of active record.",
+    )(func)
+
+
+def _json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+@contextmanager
+def _opened(url: str) -> Iterator[Store]:
+    """The store, with misbridge errors shown as one clear line (exit 1)."""
+    try:
+        with open_store(url) as store:
+            yield store
+    except GuardRefused:
+        raise
+    except MisbridgeError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def _console(ctx: click.Context) -> Any:
+    from misbridge.cli_kit import state
+
+    return state(ctx).console
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _read(folder: Path) -> ExtractResult:
+    from misbridge.output import read_extract
+
+    if not (folder / "summary.json").is_file():
+        raise click.ClickException(
+            f"{folder} is not an extract folder (no summary.json): write one with "
+            "misbridge <mis> extract --out DIR"
+        )
+    try:
+        return read_extract(folder)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"cannot read the extract in {folder}: {exc}") from None
+
+
+_EXTRACT = click.argument(
+    "extract_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+
+
+@click.group("store")
+def store_group() -> None:
+    """The sync store: status, plan, apply, review, switch-mis, purge."""
+
+
+@store_group.command("status")
+@_store_option
+@_json_option
+@click.pass_context
+def status_command(ctx: click.Context, store_url: str, as_json: bool) -> None:
+    """Records, MIS ids, the last run and the plans waiting for review."""
+    with _opened(store_url) as store:
+        status = store.status()
+    if as_json:
+        _echo_json(status)
+        return
+    console = _console(ctx)
+    console.print(f"Store {status['store']} (schema {status['schema_revision']})")
+    for kind, counts in status["records"].items():
+        console.print(
+            f"  {kind:<14} {counts['enabled']:>7} enabled {counts['disabled']:>7} disabled "
+            f"{counts['purged']:>5} purged"
+        )
+    ids = ", ".join(f"{mis}: {n}" for mis, n in status["mis_ids"].items()) or "none"
+    console.print(f"MIS ids: {ids}")
+    last = status["last_run"]
+    if last is None:
+        console.print("No run yet.")
+    else:
+        console.print(
+            f"Last run {last['id']} ({last['mis']}, {last['finished_at']}): {last['status']}, "
+            f"{last['writes']} rows written, {last['errors']} record errors"
+        )
+    for waiting in status["plans_awaiting_review"]:
+        console.print(
+            f"[yellow]Plan {waiting['hash']} ({waiting['mis']}) was refused by the guard "
+            "and awaits review[/]: misbridge store review HASH"
+        )
+
+
+@store_group.command("plan")
+@_EXTRACT
+@_store_option
+@_share_option
+@_json_option
+@click.pass_context
+def plan_command(
+    ctx: click.Context,
+    extract_dir: Path,
+    store_url: str,
+    max_disable_share: float,
+    as_json: bool,
+) -> None:
+    """Show what applying EXTRACT_DIR would change, and the guard's verdict. Writes nothing."""
+    result = _read(extract_dir)
+    with _opened(store_url) as store:
+        try:
+            plan = store.plan(result, max_disable_share=max_disable_share)
+        except MisbridgeError as exc:
+            raise click.ClickException(exc.message) from None
+    if as_json:
+        _echo_json(plan.as_dict())
+    else:
+        plan.render(_console(ctx))
+
+
+@store_group.command("apply")
+@_EXTRACT
+@_store_option
+@_share_option
+@click.option("--approve", metavar="HASH", help="Apply this refused plan (its full hash).")
+@click.option("--dry-run", is_flag=True, help="Plan and judge the guard; write nothing.")
+@_json_option
+@click.pass_context
+def apply_command(
+    ctx: click.Context,
+    extract_dir: Path,
+    store_url: str,
+    max_disable_share: float,
+    approve: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Sync EXTRACT_DIR into the store in one transaction (exit 4: refused by the guard)."""
+    result = _read(extract_dir)
+    with _opened(store_url) as store:
+        try:
+            report = store.sync(
+                result, dry_run=dry_run, approve=approve, max_disable_share=max_disable_share
+            )
+        except GuardRefused as refused:
+            if as_json:
+                _echo_json({"refused": True, **refused.context, "message": refused.message})
+            click.echo(f"Error: {refused.message}", err=True)
+            raise SystemExit(EXIT_GUARD) from None
+        except MisbridgeError as exc:
+            raise click.ClickException(exc.message) from None
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        report.render(_console(ctx))
+
+
+@store_group.command("review")
+@click.argument("plan_hash", metavar="HASH")
+@_store_option
+@click.pass_context
+def review_command(ctx: click.Context, plan_hash: str, store_url: str) -> None:
+    """Print a saved plan (refused plans wait here for review) as JSON."""
+    with _opened(store_url) as store:
+        saved = store.saved_plan(plan_hash)
+    if saved is None:
+        raise click.ClickException(f"no saved plan {plan_hash} in this store")
+    _echo_json(saved)
+
+
+@store_group.command("switch-mis")
+@_store_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def switch_mis_command(ctx: click.Context, store_url: str, yes: bool) -> None:
+    """The school changed MIS: forget every MIS id, match by name and UPN next time."""
+    if not yes:
+        click.confirm(
+            "Clear every MIS id? The next apply will match records by natural key "
+            "(UPN, names, dates of birth, work emails) and store the new MIS's ids",
+            abort=True,
+        )
+    with _opened(store_url) as store:
+        cleared = store.switch_mis()
+    _console(ctx).print(
+        f"Cleared {cleared} MIS ids. Extract from the new MIS and run "
+        "'misbridge store plan' to check the matches before applying."
+    )
+
+
+@store_group.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(min=0),
+    required=True,
+    metavar="DAYS",
+    help="Erase personal data of records disabled more than DAYS days ago.",
+)
+@_store_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def purge_command(ctx: click.Context, older_than: int, store_url: str, yes: bool) -> None:
+    """Retention: erase personal data of long-disabled records (an audit entry is kept)."""
+    if not yes:
+        click.confirm(
+            f"Erase, for good, the personal data of every record disabled more than "
+            f"{older_than} days ago?",
+            abort=True,
+        )
+    with _opened(store_url) as store:
+        erased = store.purge(older_than)
+    _console(ctx).print(f"Erased the personal data of {erased} records; see the audit entry.")
