@@ -28,7 +28,7 @@ from misbridge.source import (
 )
 from misbridge_arbor import extract
 from misbridge_arbor.client import ArborClient
-from misbridge_arbor.config import CREDENTIALS, SETTINGS, ArborConfig
+from misbridge_arbor.config import CREDENTIALS, HTTP_DEFAULTS, SETTINGS, ArborConfig
 from misbridge_arbor.reader import Reader
 from misbridge_arbor.simulator import simulator
 
@@ -69,7 +69,7 @@ async def _authenticate(context: ExtractContext) -> MisSession:
         context.credential("username"),
         context.credential("api_key"),
         transport=context.transport,
-        policy=HttpPolicy.from_settings(context.settings),
+        policy=HttpPolicy.from_settings({**HTTP_DEFAULTS, **context.settings}),
     )
     try:
         # HTTP Basic has no token exchange: one small read proves the credentials

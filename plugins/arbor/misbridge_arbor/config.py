@@ -13,6 +13,11 @@ __all__ = ["CREDENTIALS", "PARTNER_HOST", "SETTINGS", "ArborConfig"]
 
 PARTNER_HOST = "https://api.uk.arbor.sc"
 
+#: Arbor throttles after a few hundred requests and says not for how long (mis-apis.md
+#: 2.4; a third-party client sleeps 10, 20, 30 s): back off longer than the shared
+#: defaults, up to about two minutes in all, before a request is given up.
+HTTP_DEFAULTS = {"http_attempts": "8", "http_wait_initial": "1", "http_wait_max": "60"}
+
 CREDENTIALS = (
     CredentialField("username", "Arbor application username", env="MISBRIDGE_ARBOR_USERNAME"),
     CredentialField(
@@ -43,7 +48,8 @@ SETTINGS = (
     SettingField("rest_page_size", "REST listing rows per page", "100"),
     SettingField("rest_first_page", "the number of the first REST page (not published)", "1"),
     SettingField("http_concurrency", "requests in flight at once (Arbor throttles)", "8"),
-    SettingField("http_attempts", "attempts per request on 429, 5xx and network faults", "6"),
+    SettingField("http_attempts", "attempts per request on 429, 5xx and network faults", "8"),
+    SettingField("http_wait_max", "longest wait (seconds) between attempts", "60"),
     SettingField(
         "http_max_retry_after", "longest Retry-After (seconds) waited before giving up", "900"
     ),
