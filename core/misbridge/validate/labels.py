@@ -9,19 +9,34 @@ from __future__ import annotations
 __all__ = ["record_identity"]
 
 
+def _id(value: object) -> str | None:
+    # Source ids may carry the vendor's stray whitespace; errors name the id the model
+    # holds (trimmed), so that an error and its record always agree.
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
 def record_identity(record: object) -> tuple[str | None, str]:
     """``(mis_id, label)`` for any source or model record."""
-    get = record.__getattribute__
-    mis_id: str | None = getattr(record, "mis_id", None)
+
+    def raw(name: str) -> object:
+        return getattr(record, name)
+
+    def get(name: str) -> str | None:
+        return _id(raw(name))
+
+    mis_id = _id(getattr(record, "mis_id", None))
     if hasattr(record, "admission_number"):  # a student
         admission = get("admission_number")
-        if admission and admission.strip():
-            return mis_id, f"admission number {admission.strip()}"
+        if admission:
+            return mis_id, f"admission number {admission}"
         return mis_id, f"student with MIS id {mis_id}"
     if hasattr(record, "staff_code"):  # a member of staff
         code = get("staff_code")
-        if code and code.strip():
-            return mis_id, f"staff code {code.strip()}"
+        if code:
+            return mis_id, f"staff code {code}"
         return mis_id, f"staff member with MIS id {mis_id}"
     if hasattr(record, "group_mis_id"):  # a membership
         person = get("person_mis_id")
@@ -31,10 +46,10 @@ def record_identity(record: object) -> tuple[str | None, str]:
         return student, f"an exam result of student MIS id {student}"
     if hasattr(record, "person_mis_id"):  # a photo
         person = get("person_mis_id")
-        return person, f"the {get('role')} with MIS id {person}"
+        return person, f"the {raw('role')} with MIS id {person}"
     if hasattr(record, "kind"):  # a group: its name is not personal and finds it fastest
         name = get("name")
-        kind = str(get("kind")).replace("registration", "registration group")
+        kind = str(raw("kind")).replace("registration", "registration group")
         return mis_id, f"{kind} {name} (MIS id {mis_id})" if name else f"{kind} MIS id {mis_id}"
     if hasattr(record, "code") or hasattr(record, "start"):  # a year group or academic year
         name = get("name")
