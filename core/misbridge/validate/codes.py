@@ -258,6 +258,15 @@ _TABLE: tuple[ErrorCode, ...] = (
         "imported; extract that {what} too and sync again",
         stage=Stage.PROCESSING,
     ),
+    ErrorCode(
+        "MB8004",
+        "(a text field)",
+        "A value holds a NUL character (code 0), which databases cannot store.",
+        "Retype the value in the MIS (it was probably pasted from another program).",
+        "A value of {label} from {mis} holds an invisible NUL character that cannot be "
+        "stored: the record was not imported; retype the value in {mis}",
+        stage=Stage.PROCESSING,
+    ),
 )
 
 CODES: dict[str, ErrorCode] = {c.code: c for c in _TABLE}
