@@ -47,6 +47,7 @@ __all__ = [
     "Kind",
     "digest_of",
     "fold",
+    "has_nul",
     "key_text",
 ]
 
@@ -77,6 +78,17 @@ def _plain(value: object) -> object:
     if isinstance(value, enum.Enum):
         return value.value
     return to_plain(value)
+
+
+def has_nul(value: object) -> bool:
+    """Whether a value holds a NUL character, which PostgreSQL cannot store in text."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_nul(v) for v in value)
+    return False
 
 
 def key_text(value: object) -> str:

@@ -26,7 +26,7 @@ from misbridge.model import Dataset, GroupKind, Role
 from misbridge.result import ExtractResult, OutcomeStatus
 from misbridge.store import problems
 from misbridge.store.guard import evaluate_guard
-from misbridge.store.kinds import IDENT_SEP, KINDS, Kind, digest_of, fold, key_text
+from misbridge.store.kinds import IDENT_SEP, KINDS, Kind, digest_of, fold, has_nul, key_text
 from misbridge.store.matching import match_natural
 from misbridge.store.plan import Create, DatasetPlan, FieldChange, Link, Plan, StatusChange, Update
 from misbridge.store.state import KindState, Row, StoreState, username_owners
@@ -37,7 +37,7 @@ __all__ = ["make_plan"]
 ABSENT = "absent from a complete extract"
 LEFT = "leaving date has passed"
 BACK = "back in the extract"
-_PERSON = {Role.STUDENT: "student", Role.STAFF: "staff"}
+_PERSON = {Role.STUDENT.value: "student", Role.STAFF.value: "staff"}
 _WHAT = {
     "student": "student",
     "staff": "member of staff",
@@ -52,7 +52,9 @@ def make_plan(
     return _Planner(state, result, as_of).plan(max_disable_share)
 
 
-_GROUP_ENTITY = {k: "year_group" if k is GroupKind.YEAR else f"group.{k.value}" for k in GroupKind}
+_GROUP_ENTITY = {
+    k.value: "year_group" if k is GroupKind.YEAR else f"group.{k.value}" for k in GroupKind
+}
 
 
 class _Planner:
@@ -69,6 +71,9 @@ class _Planner:
         self.owners = username_owners(state.usernames)
         self.blobs: dict[str, bytes] = {}
         self.extracted: dict[str, int] = {}
+        # Stored records present in the extract but not applied (rejected, or ambiguous
+        # candidates): neither they nor what points at them may be disabled this run.
+        self.held: set[str] = set()
         self.label = _Labels(state)
 
     def plan(self, max_disable_share: float) -> Plan:
@@ -128,6 +133,14 @@ class _Planner:
                 continue
             taken.add(ident)
             found = ks.by_ident.get(ident)
+            if has_nul((values, record.mis_id, getattr(record, "username", None))):
+                # Rejected, but present: a stored record stays as it is, not disabled.
+                if found is None:
+                    self.resolved[ident] = _REJECTED
+                else:
+                    self.held.add(found)
+                dplan.errors.append(self._error(problems.UNSTORABLE, record, dplan))
+                continue
             if found is None:
                 unknown.append((ident, record, values))
             else:
@@ -143,7 +156,7 @@ class _Planner:
             matches = match_natural(kind, [v for _, _, v in unknown], pool)
             for (ident, record, values), match in zip(unknown, matches, strict=True):
                 if match.ambiguous:
-                    protected.update(match.candidates)
+                    self.held.update(match.candidates)
                     self.resolved[ident] = _REJECTED
                     dplan.ambiguous.append(record_identity(record)[1])
                     dplan.errors.append(
@@ -166,7 +179,7 @@ class _Planner:
                     self._create(kind, ident, record, values, dplan, matching_tried=bool(pool))
         self._emit_updates(kind, ks, pending, dplan)
         if dplan.trusted:
-            self._disable_absent(kind, ks, seen | protected, dplan)
+            self._disable_absent(kind, ks, seen | protected | self.held, dplan)
 
     def _existing(
         self,
@@ -273,12 +286,18 @@ class _Planner:
         diff_at = [columns.index(c) for c in kind.diff_columns]
         chosen: dict[str, tuple[Any, tuple[str, ...], tuple[Any, ...]]] = {}
         refs_of, extract, join = self._refs(kind, dplan), kind.extractor, IDENT_SEP.join
+        check_nul = kind.name != "membership"  # a membership holds no free text
+        unstorable: set[str] = set()
         for record in records:
             refs = refs_of(record)
             if refs is None:
                 continue
             data = extract(record)
             ident = join((*refs, *[key_text(data[i]) for i in key_at])) if key_at else join(refs)
+            if check_nul and has_nul(data):
+                unstorable.add(ident)
+                dplan.errors.append(self._error(problems.UNSTORABLE, record, dplan))
+                continue
             other = chosen.get(ident)
             if other is not None:
                 # Keep one of the two whatever the extract's order, so the plan is stable.
@@ -313,6 +332,8 @@ class _Planner:
         self._emit_updates(kind, ks, pending, dplan)
         if dplan.trusted:
             protected = self._rejected_by_extract(kind, ks, dplan.dataset)
+            protected.update(ks.by_key[i] for i in unstorable if i in ks.by_key)
+            protected.update(self._pointing_at(kind, ks, self.held))
             self._disable_absent(kind, ks, seen | protected, dplan)
 
     def _refs(self, kind: Kind, dplan: DatasetPlan) -> Callable[[Any], tuple[str, ...] | None]:
@@ -333,23 +354,25 @@ class _Planner:
                     )
                     return
 
+        # Enum members hash in Python; their ``_value_`` strings hash in C (hot path).
         def membership(record: Any) -> tuple[str, ...] | None:
-            kind_, role = record.group_kind, record.role
-            group = resolved.get((_GROUP_ENTITY[kind_], record.group_mis_id))
-            person = resolved.get((_PERSON[role], record.person_mis_id))
+            kind_, role = record.group_kind._value_, record.role._value_
+            entity, person_entity = _GROUP_ENTITY[kind_], _PERSON[role]
+            group = resolved.get((entity, record.group_mis_id))
+            person = resolved.get((person_entity, record.person_mis_id))
             if type(group) is str and type(person) is str:
-                return (kind_, group, person, role)  # StrEnums join as their values
-            entity = _GROUP_ENTITY[kind_]
+                return (kind_, group, person, role)
             missing(record, (entity if entity == "year_group" else "group", group))
             if type(group) is str:
-                missing(record, (_PERSON[role], person))
+                missing(record, (person_entity, person))
             return None
 
         def photo(record: Any) -> tuple[str, ...] | None:
-            person = resolved.get((_PERSON[record.role], record.person_mis_id))
+            role = record.role._value_
+            person = resolved.get((_PERSON[role], record.person_mis_id))
             if type(person) is str:
-                return (person, record.role)
-            missing(record, (_PERSON[record.role], person))
+                return (person, role)
+            missing(record, (_PERSON[role], person))
             return None
 
         def exam_result(record: Any) -> tuple[str, ...] | None:
@@ -400,13 +423,20 @@ class _Planner:
         owners = {
             rid for (_, mid), rid in self.resolved.items() if mid in mis_ids and type(rid) is str
         }
+        return self._pointing_at(kind, ks, owners)
+
+    @staticmethod
+    def _pointing_at(kind: Kind, ks: KindState, targets: set[str]) -> set[str]:
+        """Dependent rows that point at one of ``targets`` (internal ids)."""
+        if not targets:
+            return set()
         positions = [i for i, c in enumerate(kind.key_columns) if c in _REFERENCES]
-        protected: set[str] = set()
+        found: set[str] = set()
         for rid, row in ks.rows.items():
             parts = (row.ident or "").split(IDENT_SEP)
-            if any(i < len(parts) and parts[i] in owners for i in positions):
-                protected.add(rid)
-        return protected
+            if any(i < len(parts) and parts[i] in targets for i in positions):
+                found.add(rid)
+        return found
 
     def _error(self, code: str, record: Any, dplan: DatasetPlan, **details: Any) -> RecordError:
         mis_id, label = record_identity(record)

@@ -12,11 +12,20 @@ from typing import Any
 from misbridge.errors import RecordError, Severity, Stage
 from misbridge.validate.codes import CODES, ErrorCode, make_error, mis_title
 
-__all__ = ["AMBIGUOUS", "DUPLICATE", "STORE_CODES", "UNKNOWN_REFERENCE", "USERNAME_IN_USE", "error"]
+__all__ = [
+    "AMBIGUOUS",
+    "DUPLICATE",
+    "STORE_CODES",
+    "UNKNOWN_REFERENCE",
+    "UNSTORABLE",
+    "USERNAME_IN_USE",
+    "error",
+]
 
 USERNAME_IN_USE = "MB8001"
 AMBIGUOUS = "MB8002"
 UNKNOWN_REFERENCE = "MB8003"
+UNSTORABLE = "MB8004"
 DUPLICATE = "MB1010"
 
 STORE_CODES: dict[str, ErrorCode] = {
@@ -38,6 +47,15 @@ STORE_CODES: dict[str, ErrorCode] = {
         "Extract the person or group too (or fix its record in the MIS), then sync again.",
         "{label} from {mis} points at a {what} the store does not hold: it was not "
         "imported; extract that {what} too and sync again",
+        stage=Stage.PROCESSING,
+    ),
+    UNSTORABLE: ErrorCode(
+        UNSTORABLE,
+        "(a text field)",
+        "A value holds a NUL character (code 0), which databases cannot store.",
+        "Retype the value in the MIS (it was probably pasted from another program).",
+        "A value of {label} from {mis} holds an invisible NUL character that cannot be "
+        "stored: the record was not imported; retype the value in {mis}",
         stage=Stage.PROCESSING,
     ),
 }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any
@@ -32,6 +35,24 @@ log = structlog.get_logger()
 def _now() -> datetime:
     # Stored as naive UTC: SQLite keeps no time zone, and one rule serves both backends.
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a plan is computed.
+
+    Planning allocates tens of thousands of small objects that form no cycles, and each
+    allocation burst sets off collections that re-scan every live record of the
+    extract: about a third of an unchanged night's planning time. Reference counting
+    still frees everything; the collector's previous state is restored afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def open_store(url: str | None = None) -> Store:
@@ -101,7 +122,7 @@ class Store:
         share = check_share(max_disable_share)
         present = set(result.outcomes) | set(result.records)
         kinds = [k for k in KINDS if k.identified or k.dataset in present]
-        with self._read() as conn, conn.begin():
+        with _collector_paused(), self._read() as conn, conn.begin():
             # Planning reads more rows on demand, so it runs inside the read transaction.
             state = load_state(conn, result.mis, kinds)
             return make_plan(state, result, as_of=today or date.today(), max_disable_share=share)

@@ -302,3 +302,22 @@ def test_status_and_saved_plan(store: Store) -> None:
     saved = store.saved_plan(report.plan_hash)
     assert saved is not None and saved["status"] == "applied"
     assert saved["body"]["datasets"]["students"]["creates"][0]["kind"] == "student"
+
+
+def test_a_nul_character_rejects_that_record_on_every_backend(store: Store) -> None:
+    store.sync(school(range(5)), today=TODAY)
+    dirty = school(range(7))
+    dirty.records[Dataset.STUDENTS][2] = student(2, legal_surname="Sur\x00name")  # stored
+    dirty.records[Dataset.STUDENTS][6] = student(6, home_telephone="0\x00")  # new
+    dirty.records[Dataset.EXAM_RESULTS] = [result_of(1, grade="A\x00"), result_of(3)]
+    dirty.outcomes[Dataset.EXAM_RESULTS] = dirty.outcomes[Dataset.STUDENTS]
+    report = store.sync(dirty, today=TODAY)
+    assert sorted((e.code, e.mis_id) for e in report.errors) == [
+        ("MB8004", "S1"),
+        ("MB8004", "S2"),
+        ("MB8004", "S6"),
+    ]
+    assert report.counts["students"]["created"] == 1  # S5; S6 rejected
+    assert report.counts["students"]["disabled"] == 0  # S2 is there, only unstorable
+    assert student_row(store, "S2")["legal_surname"] == "Surname2"
+    assert len(rows(store, "exam_result")) == 1
