@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from misbridge_bromcom.schema import GROUP_TYPES, Mode, Vocabulary
 from misbridge_bromcom.sim_data import Row
-from misbridge_bromcom.sim_filter import FilterError, compile_filter
+from misbridge_bromcom.sim_filter import FilterError, compile_filter, plain_in_list
 from misbridge_bromcom.sim_wire import dataset_xml, json_value, soap_envelope, soap_fault
 
 __all__ = ["PHOTO_PATH", "SOAP_PATH", "SimulatorApp", "Table", "Tables"]
@@ -135,6 +135,7 @@ class SimulatorApp:
     calls: list[str] = field(factory=list)
     asgi: Starlette = field(init=False)
     _matches: dict[tuple[Mode, str, str], list[int]] = field(factory=dict, init=False)
+    _indexes: dict[tuple[Mode, str, str], dict[str, list[int]]] = field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         self.asgi = Starlette(
@@ -151,12 +152,29 @@ class SimulatorApp:
         key = (mode, table.key, text or "")
         found = self._matches.get(key)
         if found is None:
-            keep = compile_filter(text, table.lowered, self.max_terms[mode])
-            found = [n for n, row in enumerate(table.filter_rows) if keep(row)]
+            keep = compile_filter(text, table.lowered, self.max_terms[mode])  # validates
+            in_list = plain_in_list(text)
+            if in_list is not None:  # a batch of ids: answered from an index
+                index = self._index(mode, table, in_list[0])
+                found = sorted({n for value in in_list[1] for n in index.get(value, ())})
+            else:
+                found = [n for n, row in enumerate(table.filter_rows) if keep(row)]
             if len(self._matches) > 256:
                 self._matches.clear()
             self._matches[key] = found
         return found
+
+    def _index(self, mode: Mode, table: Table, column: str) -> dict[str, list[int]]:
+        key = (mode, table.key, column)
+        index = self._indexes.get(key)
+        if index is None:
+            index = {}
+            for n, row in enumerate(table.filter_rows):
+                value = row.get(column)
+                if isinstance(value, (int, str)) and not isinstance(value, bool):
+                    index.setdefault(str(value).lower(), []).append(n)
+            self._indexes[key] = index
+        return index
 
     def _application_ok(self, request: Request) -> bool:
         return (
@@ -237,12 +255,10 @@ class SimulatorApp:
         if table.key in self.denied:
             return self._fault(self.denied_fault.format(entity=table.entity))
         try:
-            keep = compile_filter(
-                args.get("entityfilter"), table.lowered, self.max_terms[Mode.SOAP]
-            )
+            chosen = self._select(Mode.SOAP, table, args.get("entityfilter"))
         except FilterError as exc:
             return self._fault(f"Server was unable to process request. ---> {exc}")
-        rows = [o for o, r in zip(table.out_rows, table.filter_rows, strict=True) if keep(r)]
+        rows = [table.out_rows[n] for n in chosen]
         return self._result(operation, dataset_xml(table.columns, rows))
 
     def _result(self, operation: str, xml: str) -> Response:

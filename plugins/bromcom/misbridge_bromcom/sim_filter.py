@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-__all__ = ["FilterError", "Predicate", "compile_filter"]
+__all__ = ["FilterError", "Predicate", "compile_filter", "plain_in_list"]
 
 Row = Mapping[str, Any]
 Predicate = Callable[[Row], bool]
@@ -273,3 +273,31 @@ def compile_filter(
     if text is None or not text.strip():
         return lambda row: True
     return _Parser(_tokens(text), max_terms, columns).parse()
+
+
+def plain_in_list(text: str | None) -> tuple[str, list[str]] | None:
+    """``(column, values)`` when the filter is only ``column in (literal, ...)`` (the
+    batched id lists), with values as lower-cased text, so that the simulator can answer
+    it from an index instead of testing every row; None for any other filter."""
+    if text is None:
+        return None
+    try:
+        tokens = _tokens(text)
+    except FilterError:
+        return None
+    if len(tokens) < 5 or tokens[0][0] != "word" or tokens[1] != ("kw", "in"):
+        return None
+    if tokens[2] != ("punct", "(") or tokens[-1] != ("punct", ")"):
+        return None
+    values: list[str] = []
+    for n, (kind, value) in enumerate(tokens[3:-1]):
+        if n % 2:
+            if (kind, value) != ("punct", ","):
+                return None
+        elif kind == "num":
+            values.append(value)
+        elif kind == "str":
+            values.append(value[1:-1].replace("''", "'").lower())
+        else:
+            return None
+    return tokens[0][1].lower(), values

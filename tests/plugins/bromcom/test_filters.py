@@ -17,7 +17,7 @@ from misbridge_bromcom.filters import (
     matches_nothing,
     quote,
 )
-from misbridge_bromcom.sim_filter import FilterError, compile_filter
+from misbridge_bromcom.sim_filter import FilterError, compile_filter, plain_in_list
 
 COLUMNS = frozenset({"name", "id", "enddate", "flag"})
 
@@ -107,3 +107,25 @@ def test_unreadable_filters_are_refused(bad: str) -> None:
 
 def test_an_empty_filter_matches_everything() -> None:
     assert compile_filter("", COLUMNS)({}) and compile_filter(None, COLUMNS)({})
+
+
+ids = st.one_of(st.integers(0, 50), st.text(alphabet="AbS0'9", min_size=1, max_size=4))
+
+
+@given(st.lists(ids, min_size=1, max_size=20), st.lists(ids, max_size=30))
+def test_the_simulator_s_id_index_agrees_with_the_filter(
+    wanted: list[int | str], rows: list[int | str]
+) -> None:
+    """The simulator answers batched id lists from an index: same rows as evaluating."""
+    (text,) = is_in("id", [str(v) for v in wanted], 20)
+    parsed = plain_in_list(text)
+    assert parsed is not None and parsed[0] == "id"
+    predicate = compile_filter(text, COLUMNS)
+    for value in rows:
+        assert (str(value).lower() in parsed[1]) == predicate({"id": value})
+
+
+def test_only_plain_id_lists_use_the_index() -> None:
+    assert plain_in_list("id in (1,'a''b')") == ("id", ["1", "a'b"])
+    for other in ("id in (1) and name='x'", "id not in (1)", "id=1", "", None, "id in (x)"):
+        assert plain_in_list(other) is None
