@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from misbridge.errors import ConfigurationError, GuardRefused, MisbridgeError
+from misbridge.errors import ConfigurationError, GuardRefused, MisbridgeError, RecordError
 from misbridge.hooktypes import MisInfo, Secret
 from misbridge.model import Dataset
 from misbridge.plugins import Plugins, get_plugin_manager
@@ -35,7 +35,6 @@ __all__ = [
     "CliState",
     "fail",
     "mis_command_group",
-    "print_outcomes",
     "resolve_credentials",
     "run_extract_command",
 ]
@@ -106,24 +105,6 @@ def _setting_options(info: MisInfo) -> list[click.Option]:
     ]
 
 
-def print_outcomes(console: Console, result: ExtractResult) -> None:
-    table = Table(title=f"{result.mis} extract", show_lines=False)
-    for column in ("dataset", "status", "records", "rejected", "note"):
-        table.add_column(column)
-    for dataset, outcome in result.outcomes.items():
-        colour = {"complete": "green", "partial": "yellow", "failed": "red"}.get(
-            outcome.status.value, "dim"
-        )
-        table.add_row(
-            dataset.value,
-            f"[{colour}]{outcome.status.value}[/]",
-            str(outcome.records),
-            str(outcome.rejected),
-            outcome.message or "",
-        )
-    console.print(table)
-
-
 def _progress(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description:>12}"),
@@ -154,6 +135,7 @@ def run_extract_command(
     """Run an extract with progress, write its folder, report, and sync if asked."""
     from misbridge.output import JsonlSink, write_extract_files
     from misbridge.pipeline import extract_async
+    from misbridge.report import console_summary
 
     cli = state(ctx)
     console = cli.console
@@ -191,37 +173,37 @@ def run_extract_command(
         finally:
             if sink is not None:
                 sink.close()
-    print_outcomes(console, result)
+    refused: GuardRefused | None = None
+    if store_url is not None:
+        try:
+            result.errors.extend(_sync(console, store_url, result, dry_run, approve))
+        except GuardRefused as exc:
+            refused = exc
+    # Every error of the run, on-site and processing, goes to the data manager's reports.
+    summary = result.summary()
+    console_summary(result.errors, summary, console)
     if out is not None:
         write_extract_files(result, out)
-        _write_reports(result, out, console)
-    cli.plugins.pm.hook.report_errors(errors=result.errors, summary=result.summary())
-    if store_url is not None:
-        _sync(console, store_url, result, dry_run=dry_run, approve=approve)
+        console.print(f"Wrote the extract, errors and reports to {out}")
+    cli.plugins.pm.hook.report_errors(errors=result.errors, summary=summary)
+    if refused is not None:
+        fail(str(refused), EXIT_GUARD)
     return result
 
 
-def _write_reports(result: ExtractResult, out: Path, console: Console) -> None:
-    from misbridge.report import console_summary, write_reports
-
-    write_reports(result.errors, result.summary(), out)
-    console_summary(result.errors, result.summary(), console)
-    console.print(f"Wrote the extract, errors and reports to {out}")
-
-
 def _sync(
-    console: Console, url: str, result: ExtractResult, *, dry_run: bool, approve: str | None
-) -> None:
+    console: Console, url: str, result: ExtractResult, dry_run: bool, approve: str | None
+) -> list[RecordError]:
+    """Plan and apply into the store; the processing errors of the records it rejected."""
     from misbridge.store import open_store
 
     store = open_store(url)
     try:
         report = store.sync(result, dry_run=dry_run, approve=approve)
-    except GuardRefused as exc:
-        fail(str(exc), EXIT_GUARD)
     finally:
         store.close()
     report.render(console)
+    return list(report.errors)
 
 
 def exit_code(result: ExtractResult) -> int:

@@ -4,8 +4,8 @@ Layout of ``--out DIR``::
 
     DIR/years.jsonl, staff.jsonl, students.jsonl, groups.jsonl, ...
         one line per accepted record: {"type": "Student", "record": {...}}
-    DIR/errors.jsonl   one line per RecordError
     DIR/summary.json   per-dataset outcomes and counts (no personal data)
+    DIR/errors.jsonl, errors.csv, report.html   every RecordError (misbridge.report)
 
 Files are written to a temporary name and renamed when the extract ends, so a folder
 never holds a half-written dataset under its final name.
@@ -62,16 +62,16 @@ def _private_open(path: Path) -> IO[str]:
 
 
 def write_extract_files(result: ExtractResult, folder: Path) -> list[Path]:
-    """Write ``errors.jsonl`` and ``summary.json`` (records were streamed by the sink)."""
+    """Write ``summary.json`` and, through :func:`misbridge.report.write_reports`, the
+    error files (records were streamed by the sink)."""
+    from misbridge.report import write_reports
+
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    errors_path = folder / "errors.jsonl"
-    with _private_open(errors_path) as handle:
-        for error in result.errors:
-            handle.write(json.dumps(error.as_dict(), ensure_ascii=False) + "\n")
+    summary = result.summary()
     summary_path = folder / "summary.json"
     with _private_open(summary_path) as handle:
-        json.dump(result.summary(), handle, indent=2)
-    return [errors_path, summary_path]
+        json.dump(summary, handle, indent=2)
+    return [summary_path, *write_reports(result.errors, summary, folder)]
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:

@@ -224,7 +224,8 @@ class _Builder:
 
     def messy(self, index: int) -> list[SourceStudent]:
         made: list[SourceStudent] = []
-        years = [7, 8, 9, 10, 11, 12, 8, 9, 10, 11, 7, 8]
+        # 90011 (index 10) needs an SEN history before this year: not a new Year 7.
+        years = [7, 8, 9, 10, 11, 12, 8, 9, 10, 11, 9, 8]
         for n, mis_id in enumerate(MESSY_CASES):
             base = self.student(mis_id, years[n], index + n)
             made.append(self.mess_up(mis_id, base))
