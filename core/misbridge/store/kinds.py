@@ -17,7 +17,7 @@ import operator
 import types
 import typing
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from hashlib import blake2b
 from typing import Any
@@ -45,6 +45,7 @@ __all__ = [
     "KINDS_BY_MODEL",
     "KINDS_BY_NAME",
     "Kind",
+    "digest_getter",
     "digest_of",
     "fold",
     "has_nul",
@@ -84,6 +85,10 @@ def has_nul(value: object) -> bool:
     """Whether a value holds a NUL character, which PostgreSQL cannot store in text."""
     if isinstance(value, str):
         return "\x00" in value
+    # repr() writes a NUL inside a string as the four characters \x00: when they are
+    # absent (nearly always) nothing below can hold a NUL, so skip the walk.
+    if "\\x00" not in repr(value):
+        return False
     if isinstance(value, dict):
         return any(has_nul(v) for v in value.values())
     if isinstance(value, (list, tuple)):
@@ -214,6 +219,21 @@ def digest_of(data: Iterable[Any]) -> str:
     """
     text = IDENT_SEP.join(["\x00" if v is None else str(v) for v in data])
     return blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def digest_getter(positions: Sequence[int]) -> Callable[[Sequence[Any]], str]:
+    """``digest_of`` the values at ``positions`` of a row, fast for one position (a
+    membership's end date: tens of thousands a night)."""
+    if len(positions) != 1:
+        return lambda data: digest_of([data[i] for i in positions])
+    (only,) = positions
+
+    def one(data: Sequence[Any]) -> str:
+        value = data[only]
+        text = "\x00" if value is None else str(value)
+        return blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+    return one
 
 
 def _student_keys(v: Values) -> list[tuple[str, tuple[Any, ...]]]:

@@ -26,7 +26,15 @@ from misbridge.model import Dataset, GroupKind, Role
 from misbridge.result import ExtractResult, OutcomeStatus
 from misbridge.store import problems
 from misbridge.store.guard import evaluate_guard
-from misbridge.store.kinds import IDENT_SEP, KINDS, Kind, digest_of, fold, has_nul, key_text
+from misbridge.store.kinds import (
+    IDENT_SEP,
+    KINDS,
+    Kind,
+    digest_getter,
+    fold,
+    has_nul,
+    key_text,
+)
 from misbridge.store.matching import match_natural
 from misbridge.store.plan import Create, DatasetPlan, FieldChange, Link, Plan, StatusChange, Update
 from misbridge.store.state import KindState, Row, StoreState, username_owners
@@ -284,6 +292,7 @@ class _Planner:
         columns = kind.field_columns
         key_at = [columns.index(c) for c in kind.key_fields]
         diff_at = [columns.index(c) for c in kind.diff_columns]
+        digest_data = digest_getter(diff_at)
         chosen: dict[str, tuple[Any, tuple[str, ...], tuple[Any, ...]]] = {}
         refs_of, extract, join = self._refs(kind, dplan), kind.extractor, IDENT_SEP.join
         check_nul = kind.name != "membership"  # a membership holds no free text
@@ -323,7 +332,7 @@ class _Planner:
                 continue
             row = ks.rows[found]
             seen.add(found)
-            digest = digest_of([data[i] for i in diff_at])
+            digest = digest_data(data)
             if digest != row.digest:
                 values = dict(zip(columns, data, strict=True))
                 pending.append(_Pending(found, record, values, digest, True, {}))
