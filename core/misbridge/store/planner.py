@@ -60,6 +60,12 @@ def make_plan(
     return _Planner(state, result, as_of).plan(max_disable_share)
 
 
+_ENTITIES_OF_DATASET = {
+    Dataset.STUDENTS.value: ("student",),
+    Dataset.STAFF.value: ("staff",),
+    Dataset.GROUPS.value: tuple(f"group.{k.value}" for k in GroupKind if k is not GroupKind.YEAR),
+    Dataset.YEARS.value: ("year_group", "academic_year"),
+}
 _GROUP_ENTITY = {
     k.value: "year_group" if k is GroupKind.YEAR else f"group.{k.value}" for k in GroupKind
 }
@@ -76,6 +82,12 @@ class _Planner:
         self.resolved: dict[tuple[str, str], Any] = {}
         for ks in state.kinds.values():
             self.resolved.update(ks.by_ident)
+        # A record the extract rejected (and the store does not hold) was reported once,
+        # on site: what points at it is skipped, not reported again as unknown.
+        for e in result.errors:
+            if e.severity is Severity.ERROR and e.mis_id:
+                for entity in _ENTITIES_OF_DATASET.get(e.dataset, ()):
+                    self.resolved.setdefault((entity, e.mis_id), _REJECTED)
         self.owners = username_owners(state.usernames)
         self.blobs: dict[str, bytes] = {}
         self.extracted: dict[str, int] = {}

@@ -321,3 +321,16 @@ def test_a_nul_character_rejects_that_record_on_every_backend(store: Store) -> N
     assert report.counts["students"]["disabled"] == 0  # S2 is there, only unstorable
     assert student_row(store, "S2")["legal_surname"] == "Surname2"
     assert len(rows(store, "exam_result")) == 1
+
+
+def test_memberships_of_a_record_rejected_on_site_are_skipped_not_reported(store: Store) -> None:
+    error = make_error(
+        "MB1010", dataset="students", mis="wonde", mis_id="S9", label="admission number 000009"
+    )
+    result = school(range(10), errors=[error])
+    result.records[Dataset.STUDENTS] = [student(n) for n in range(9)]  # S9 rejected on site
+    plan = store.plan(result, today=TODAY)
+    groups = plan.datasets[Dataset.GROUPS]
+    assert groups.errors == []
+    assert groups.skipped == 1
+    assert len(groups.memberships_started) == 9
