@@ -102,6 +102,7 @@ def read_extract(folder: Path) -> ExtractResult:
             data.get("records", 0),
             data.get("rejected", 0),
             data.get("message"),
+            data.get("incremental", False),
         )
         path = folder / f"{name}.jsonl"
         if path.exists():

@@ -131,7 +131,9 @@ class _Run:
                 records=seen,
                 error=type(exc).__name__,
             )
-        self.result.outcomes[dataset] = DatasetOutcome(dataset, status, accepted, rejected, message)
+        self.result.outcomes[dataset] = DatasetOutcome(
+            dataset, status, accepted, rejected, message, incremental=context.since is not None
+        )
 
 
 def _describe(exc: Exception) -> str:

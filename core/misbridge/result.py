@@ -42,11 +42,15 @@ class DatasetOutcome:
     records: int = 0
     rejected: int = 0
     message: str | None = None
+    incremental: bool = False  # only changes since a time were asked for
 
     @property
     def trusted(self) -> bool:
-        """Whether a sync may treat absence from this dataset as "left the school"."""
-        return self.status is OutcomeStatus.COMPLETE
+        """Whether a sync may treat absence from this dataset as "left the school".
+
+        Only a complete, full read may: a partial or failed dataset, or an incremental
+        one (which holds only what changed), never causes a disable."""
+        return self.status is OutcomeStatus.COMPLETE and not self.incremental
 
 
 @define
@@ -91,6 +95,7 @@ class ExtractResult:
                     "records": o.records,
                     "rejected": o.rejected,
                     "message": o.message,
+                    "incremental": o.incremental,
                 }
                 for d, o in self.outcomes.items()
             },

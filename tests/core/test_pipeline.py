@@ -103,3 +103,28 @@ async def test_no_secret_or_pupil_name_reaches_the_logs() -> None:
     assert surname not in output
     assert surname not in json.dumps([e.as_dict() for e in result.errors])
     assert result.ok
+
+
+async def test_an_incremental_extract_never_disables_anyone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from attrs import evolve
+
+    from misbridge.store import open_store
+
+    school = sample_school(students=40, staff=5)
+    full = await run(ToySimulator(school))
+    # "Changes since yesterday": only two pupils changed, so only two come back.
+    changed = evolve(school, students=school.students[:2])
+    since = datetime(2026, 11, 22, tzinfo=UTC)
+    delta = await run(ToySimulator(changed), since=since)
+    assert all(o.incremental and not o.trusted for o in delta.outcomes.values())
+    assert delta.summary()["datasets"]["students"]["incremental"] is True
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        store.sync(full)
+        report = store.sync(delta)
+    finally:
+        store.close()
+    assert report.applied
+    assert sum(c.get("disabled", 0) for c in report.counts.values()) == 0
