@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 import stamina
 import structlog
 from attrs import frozen
@@ -455,7 +455,7 @@ class MisHttpClient:
         try:
             if "json" not in media:
                 raise ValueError(media)
-            return json.loads(body)
+            return orjson.loads(body)
         except ValueError:
             # A maintenance page with status 200 is an outage, not an empty school.
             raise _Retryable(
