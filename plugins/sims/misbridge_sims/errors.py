@@ -60,12 +60,12 @@ _KNOWN = {_squash(p): p for p in (*PERMISSION_GROUPS, *PERMISSION_LINES)}
 
 
 def permissions_named(text: str) -> tuple[str, ...]:
-    """The SIMS permission groups and lines a message names, as the docs spell them."""
+    """The SIMS permission groups and lines a message names, as the docs spell them.
+
+    Compared without spaces and punctuation, so "Students > Record > View" and
+    "Students -> Record -> View" are the same line."""
     squashed = _squash(text)
-    found = [name for key, name in _KNOWN.items() if key in squashed]
-    # "Students -> Record -> View" is inside "... View (All)" lines of other areas only
-    # when squashed together with them; keep the longest matches.
-    return tuple(n for n in found if not any(n != o and _squash(n) in _squash(o) for o in found))
+    return tuple(name for key, name in _KNOWN.items() if key in squashed)
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

@@ -52,10 +52,10 @@ async def probe_report(session: SimsSession, report: ReportDef) -> ReportProbe:
     probe = ReportProbe(report, name)
     stats = ReportStats(name)
     try:
-        async for _ in session.records(report, stats):
+        async for record in session.records(report, stats):
             stats.records += 1
             # Only which columns appear is kept: never a value.
-            stats.columns.update(_)
+            stats.columns.update(record)
     except AuthenticationError:
         raise
     except ReportNotFoundError:
