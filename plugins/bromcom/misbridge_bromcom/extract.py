@@ -166,16 +166,15 @@ async def groups(
                 continue
             kinds[record.mis_id] = record.kind
             yield record
-        af = session.fields("associates")
-        for row in await associates:
-            member = mapping.membership(row, af, "person_id", Role.STUDENT, kinds)
-            if member is not None:
-                yield member
-        ef = session.fields("executives")
-        for row in await executives:
-            member = mapping.membership(row, ef, "staff_id", Role.STAFF, kinds)
-            if member is not None:
-                yield member
+        for key, person, role, task in (
+            ("associates", "person_id", Role.STUDENT, associates),
+            ("executives", "staff_id", Role.STAFF, executives),
+        ):
+            read = mapping.membership_reader(session.fields(key), person, role, kinds)
+            for row in await task:
+                member = read(row)
+                if member is not None:
+                    yield member
     finally:
         await _cancel(collections, subjects, associates, executives)
 

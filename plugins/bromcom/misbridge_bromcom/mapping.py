@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from misbridge.errors import SourceFormatError
@@ -33,7 +33,7 @@ __all__ = [
     "collection",
     "exam_result",
     "ident",
-    "membership",
+    "membership_reader",
     "photo_bytes",
     "staff",
     "student",
@@ -154,22 +154,51 @@ def collection(
     )
 
 
-def membership(
-    row: Row, f: Fields, person: str, role: Role, kinds: Mapping[str, GroupKind]
-) -> SourceMembership | None:
-    """A collection associate (pupil) or executive (staff); None for other collections."""
-    group = text(row, f["collection_id"])
-    kind = kinds.get(group.strip()) if group else None
-    if group is None or kind is None:
-        return None
-    return SourceMembership(
-        group_mis_id=group.strip(),
-        group_kind=kind,
-        person_mis_id=ident(row, f[person], "collection member"),
-        role=role,
-        start=raw(row, f["start"]),
-        end=raw(row, f["end"]),
+def membership_reader(
+    f: Fields, person: str, role: Role, kinds: Mapping[str, GroupKind]
+) -> Callable[[Row], SourceMembership | None]:
+    """Reads collection associates (pupils) or executives (staff) into memberships;
+    None for rows of other collections (clubs, departments...).
+
+    A reader with the names bound once, because a school has tens of thousands of
+    these rows: the hot path avoids every lookup it can.
+    """
+    group_field, person_field, start_field, end_field = (
+        f["collection_id"],
+        f[person],
+        f["start"],
+        f["end"],
     )
+
+    def read(row: Row) -> SourceMembership | None:
+        group = row.get(group_field)
+        if group is None:
+            return None
+        if type(group) is not str:
+            group = str(group)
+        kind = kinds.get(group)
+        if kind is None:
+            group = group.strip()
+            kind = kinds.get(group)
+            if kind is None:
+                return None
+        who = row.get(person_field)
+        if type(who) is not str:
+            who = None if who is None else str(who)
+        if not who or who.isspace():
+            ident(row, person_field, "collection member")  # raises, naming the field
+        start = row.get(start_field)
+        end = row.get(end_field)
+        return SourceMembership(
+            group,
+            kind,
+            who.strip(),  # type: ignore[union-attr]
+            role,
+            None if start == "" else start,
+            None if end == "" else end,
+        )
+
+    return read
 
 
 def exam_result(row: Row, f: Fields) -> SourceExamResult:
