@@ -19,8 +19,8 @@ from misbridge.store.migrate import MIGRATIONS, VERSION_TABLE, head_revision, up
 from tests.core.store.factory import TODAY, rows, school
 
 
-def test_migrations_build_exactly_the_declared_schema(store_url: str) -> None:
-    engine = create_store_engine(store_url)
+def test_migrations_build_exactly_the_declared_schema(fresh_store_url: str) -> None:
+    engine = create_store_engine(fresh_store_url)
     try:
         upgrade(engine)
         with engine.connect() as conn:
@@ -31,24 +31,24 @@ def test_migrations_build_exactly_the_declared_schema(store_url: str) -> None:
     assert differences == []
 
 
-def test_reopening_keeps_the_store(store_url: str) -> None:
-    with open_store(store_url) as first:
+def test_reopening_keeps_the_store(fresh_store_url: str) -> None:
+    with open_store(fresh_store_url) as first:
         first.sync(school(range(5)), today=TODAY)
         store_id = first.status()["store_id"]
-    with open_store(store_url) as again:
+    with open_store(fresh_store_url) as again:
         assert again.status()["store_id"] == store_id
         assert len(rows(again, "student")) == 5
         assert again.plan(school(range(5)), today=TODAY).empty
 
 
-def test_a_store_from_a_newer_misbridge_is_refused_untouched(store_url: str) -> None:
-    with open_store(store_url) as store:
+def test_a_store_from_a_newer_misbridge_is_refused_untouched(fresh_store_url: str) -> None:
+    with open_store(fresh_store_url) as store:
         store.sync(school(range(3)), today=TODAY)
         with store._engine.begin() as conn:
             conn.execute(sa.text("UPDATE misbridge_schema_version SET version_num = '9999'"))
     with pytest.raises(StoreError, match="newer misbridge"):
-        open_store(store_url)
-    engine = create_store_engine(store_url)
+        open_store(fresh_store_url)
+    engine = create_store_engine(fresh_store_url)
     try:
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM student")).scalar_one() == 3
@@ -73,14 +73,14 @@ def upgrade() -> None:
 """
 
 
-def test_a_failed_upgrade_leaves_the_store_as_it_was(store_url: str, tmp_path: Path) -> None:
-    with open_store(store_url) as store:
+def test_a_failed_upgrade_leaves_the_store_as_it_was(fresh_store_url: str, tmp_path: Path) -> None:
+    with open_store(fresh_store_url) as store:
         store.sync(school(range(4)), today=TODAY)
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, scripts)
     (scripts / "versions" / "r0002_fails.py").write_text(FAILING_REVISION)
     assert head_revision(scripts) == "0002"
-    engine = create_store_engine(store_url)
+    engine = create_store_engine(fresh_store_url)
     try:
         with pytest.raises(RuntimeError, match="half-way"):
             upgrade(engine, scripts)
@@ -93,7 +93,7 @@ def test_a_failed_upgrade_leaves_the_store_as_it_was(store_url: str, tmp_path: P
         engine.dispose()
     assert "nickname" not in columns
     assert version == "0001"
-    with open_store(store_url) as store:
+    with open_store(fresh_store_url) as store:
         assert len(rows(store, "student")) == 4
 
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -20,57 +18,21 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from misbridge.errors import GuardRefused
 from misbridge.model import Dataset, Student
 from misbridge.result import OutcomeStatus
-from misbridge.store import open_store, schema
-from tests.core.store.conftest import new_store_url, require_pg
+from misbridge.store import open_store
+from tests.core.store.conftest import EmptyStores, require_pg
 from tests.core.store.factory import COMPLETE, FAILED, PARTIAL, TODAY, extract, rows, snapshot
 from tests.core.store.factory import student as make_student
 
 PEOPLE = range(12)
 
 
-class Backend:
-    """Gives each example a fresh, empty, migrated store, quickly: examples copy a
-    migrated SQLite file, or empty a PostgreSQL schema migrated once per class."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.folder = Path(tempfile.mkdtemp(prefix="mbstate-"))
-        self.url, self.schema = new_store_url(name, self.folder)
-        open_store(self.url).close()  # migrate once
-        self.examples = 0
-
-    def fresh(self) -> str:
-        if self.schema is None:
-            self.examples += 1
-            copy = self.folder / f"example-{self.examples}.db"
-            shutil.copy(self.url.removeprefix("sqlite:///"), copy)
-            return f"sqlite:///{copy}"
-        engine = sa.create_engine(self.url)
-        try:
-            with engine.begin() as conn:
-                names = ", ".join(t.name for t in schema.metadata.sorted_tables)
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-                conn.execute(
-                    schema.store_state.insert().values(
-                        singleton=1, store_id=str(uuid.uuid4()), revision=0
-                    )
-                )
-        finally:
-            engine.dispose()
-        return self.url
-
-    def close(self) -> None:
-        if self.schema is not None:
-            self.schema.drop()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
 class StoreMachine(RuleBasedStateMachine):
-    backend: ClassVar[Backend]
+    backend: ClassVar[str]
+    stores: ClassVar[EmptyStores]
 
     def __init__(self) -> None:
         super().__init__()
-        self.store = open_store(self.backend.fresh())
+        self.store = open_store(self.stores.url(self.backend))
         self.prefix = "a"  # the MIS in use: "a" (wonde) or "b" (arbor), ids differ
         self.ids: dict[int, str] = {}  # person -> internal id, fixed once created
         self.enabled: dict[int, bool] = {}  # what the store must say
@@ -176,26 +138,27 @@ class StoreMachine(RuleBasedStateMachine):
 
 
 class SQLiteMachine(StoreMachine):
-    pass
+    backend = "sqlite"
 
 
 class PostgresMachine(StoreMachine):
-    pass
+    backend = "postgresql"
 
 
-_SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+_SETTINGS: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 
 class TestStoreSQLite(SQLiteMachine.TestCase):  # type: ignore[name-defined,misc]
-    settings = settings(max_examples=30, stateful_step_count=10, **_SETTINGS)
+    settings = settings(max_examples=25, stateful_step_count=10, **_SETTINGS)
 
     @classmethod
     def setUpClass(cls) -> None:
-        SQLiteMachine.backend = Backend("sqlite")
+        SQLiteMachine.stores = EmptyStores(Path(tempfile.mkdtemp(prefix="mbstate-")))
 
     @classmethod
     def tearDownClass(cls) -> None:
-        SQLiteMachine.backend.close()
+        SQLiteMachine.stores.close()
+        shutil.rmtree(SQLiteMachine.stores.folder, ignore_errors=True)
 
 
 class TestStorePostgreSQL(PostgresMachine.TestCase):  # type: ignore[name-defined,misc]
@@ -204,9 +167,10 @@ class TestStorePostgreSQL(PostgresMachine.TestCase):  # type: ignore[name-define
     @classmethod
     def setUpClass(cls) -> None:
         require_pg()
-        PostgresMachine.backend = Backend("postgresql")
+        PostgresMachine.stores = EmptyStores(Path(tempfile.mkdtemp(prefix="mbstate-")))
 
     @classmethod
     def tearDownClass(cls) -> None:
-        if "backend" in vars(PostgresMachine):
-            PostgresMachine.backend.close()
+        if "stores" in vars(PostgresMachine):
+            PostgresMachine.stores.close()
+            shutil.rmtree(PostgresMachine.stores.folder, ignore_errors=True)
