@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any
 
 from misbridge.errors import PermissionDeniedError
 from misbridge.hooktypes import ExtractContext, PermissionCheck
@@ -47,12 +47,6 @@ _PROBE_FIELD = {
     "emails": "person_id",
     "sen": "student_id",
 }
-
-
-class Api(Protocol):
-    def pages(self, entity: str, entity_filter: str) -> AsyncIterator[list[Row]]: ...
-
-    async def aclose(self) -> None: ...
 
 
 class BromcomSession:

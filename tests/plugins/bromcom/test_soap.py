@@ -6,6 +6,7 @@ from datetime import date
 
 import defusedxml.ElementTree as SafeET
 import pytest
+from structlog.testing import capture_logs
 
 from misbridge.errors import AuthenticationError
 from misbridge.hooktypes import ExtractContext, Secret
@@ -194,3 +195,14 @@ async def test_person_details_are_read_for_each_batch_of_pupils_only(
     primary = next(p for p in source["90002"].telephones if p.primary)
     assert students["90002"].home_telephone == primary.number
     assert students["90002"].email_preference.value == "Work"  # the Main email is work
+
+
+async def test_the_login_never_reaches_the_log(school: SourceSchool) -> None:
+    sim = make(school, faults=[Fault("status", skip=2, status=503)])
+    wrong = dict(sim.wrong_credentials())
+    with capture_logs() as logs:
+        await run(sim, settings=SOAP)
+        with pytest.raises(AuthenticationError):
+            await run(sim, settings=SOAP, credentials=wrong)
+    text = repr(logs)
+    assert logs and PASSWORD not in text and wrong["password"] not in text
