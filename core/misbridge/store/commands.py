@@ -135,8 +135,9 @@ def status_command(ctx: click.Context, store_url: str, as_json: bool) -> None:
         )
     for waiting in status["plans_awaiting_review"]:
         console.print(
-            f"[yellow]Plan {waiting['hash']} ({waiting['mis']}) was refused by the guard "
-            "and awaits review[/]: misbridge store review HASH"
+            f"[yellow]A plan from {waiting['mis']} was refused by the guard and awaits "
+            f"review[/]: misbridge store review {waiting['hash']}",
+            highlight=False,
         )
 
 
