@@ -82,17 +82,19 @@ def _plain(value: object) -> object:
 
 
 def has_nul(value: object) -> bool:
-    """Whether a value holds a NUL character, which PostgreSQL cannot store in text."""
-    if isinstance(value, str):
-        return "\x00" in value
-    # repr() writes a NUL inside a string as the four characters \x00: when they are
-    # absent (nearly always) nothing below can hold a NUL, so skip the walk.
-    if "\\x00" not in repr(value):
-        return False
-    if isinstance(value, dict):
-        return any(has_nul(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(has_nul(v) for v in value)
+    """Whether a value (or anything inside it) holds a NUL character, which PostgreSQL
+    cannot store in text."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item:
+                return True
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
     return False
 
 

@@ -309,12 +309,17 @@ class _Planner:
         refs_of, extract, join = self._refs(kind, dplan), kind.extractor, IDENT_SEP.join
         check_nul = kind.name != "membership"  # a membership holds no free text
         unstorable: set[str] = set()
+        one_key = key_at[0] if len(key_at) == 1 else None  # a membership's start date
         for record in records:
             refs = refs_of(record)
             if refs is None:
                 continue
             data = extract(record)
-            ident = join((*refs, *[key_text(data[i]) for i in key_at])) if key_at else join(refs)
+            if one_key is not None:
+                value = data[one_key]
+                ident = join((*refs, "" if value is None else str(value)))
+            else:
+                ident = join((*refs, *[key_text(data[i]) for i in key_at]))
             if check_nul and has_nul(data):
                 unstorable.add(ident)
                 dplan.errors.append(self._error(problems.UNSTORABLE, record, dplan))
@@ -332,10 +337,11 @@ class _Planner:
             chosen[ident] = (record, refs, data)
         seen: set[str] = set()
         pending: list[_Pending] = []
+        is_photo, by_key = kind.name == "photo", ks.by_key
         for ident, (record, refs, data) in chosen.items():
-            if kind.name == "photo":
+            if is_photo:
                 self.blobs[record.sha256] = record.data
-            found = ks.by_key.get(ident)
+            found = by_key.get(ident)
             if found is None:
                 values = dict(zip(columns, data, strict=True))
                 values.update(zip(kind.ref_columns, map(str, refs), strict=True))
