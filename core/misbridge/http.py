@@ -89,7 +89,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     value = value.strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "¹".isdigit() is true, float("¹") fails
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
