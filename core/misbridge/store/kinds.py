@@ -38,6 +38,7 @@ from misbridge.model import (
     YearGroup,
 )
 from misbridge.store import schema
+from misbridge.store.plan import FieldChange
 
 __all__ = [
     "IDENT_SEP",
@@ -172,6 +173,12 @@ class Kind:
 
     def values(self, record: object) -> dict[str, Any]:
         return dict(zip(self.field_columns, self.extract(record), strict=True))
+
+    def diff(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, FieldChange]:
+        """Old and new value of every data column that differs."""
+        return {
+            c: FieldChange(old.get(c), new[c]) for c in self.diff_columns if old.get(c) != new[c]
+        }
 
     def digest(self, values: Mapping[str, Any]) -> str:
         """The fingerprint of a record's data, stored with its row."""

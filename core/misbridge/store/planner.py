@@ -15,14 +15,13 @@ Rules (from the seeds and issue 6):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from attrs import define
 
 from misbridge.errors import RecordError, Severity, StoreError
-from misbridge.model import Dataset, GroupKind, Role
+from misbridge.model import Dataset
 from misbridge.result import ExtractResult, OutcomeStatus
 from misbridge.store import problems
 from misbridge.store.guard import evaluate_guard
@@ -35,8 +34,16 @@ from misbridge.store.kinds import (
     has_nul,
     key_text,
 )
+from misbridge.store.labels import RowLabels
 from misbridge.store.matching import match_natural
 from misbridge.store.plan import Create, DatasetPlan, FieldChange, Link, Plan, StatusChange, Update
+from misbridge.store.references import (
+    ENTITIES_OF_DATASET,
+    REJECTED,
+    Resolver,
+    pointing_at,
+    reference_resolver,
+)
 from misbridge.store.state import KindState, Row, StoreState, username_owners
 from misbridge.validate.labels import record_identity
 
@@ -45,30 +52,12 @@ __all__ = ["make_plan"]
 ABSENT = "absent from a complete extract"
 LEFT = "leaving date has passed"
 BACK = "back in the extract"
-_PERSON = {Role.STUDENT.value: "student", Role.STAFF.value: "staff"}
-_WHAT = {
-    "student": "student",
-    "staff": "member of staff",
-    "year_group": "year group",
-    "group": "group",
-}
 
 
 def make_plan(
     state: StoreState, result: ExtractResult, *, as_of: date, max_disable_share: float
 ) -> Plan:
     return _Planner(state, result, as_of).plan(max_disable_share)
-
-
-_ENTITIES_OF_DATASET = {
-    Dataset.STUDENTS.value: ("student",),
-    Dataset.STAFF.value: ("staff",),
-    Dataset.GROUPS.value: tuple(f"group.{k.value}" for k in GroupKind if k is not GroupKind.YEAR),
-    Dataset.YEARS.value: ("year_group", "academic_year"),
-}
-_GROUP_ENTITY = {
-    k.value: "year_group" if k is GroupKind.YEAR else f"group.{k.value}" for k in GroupKind
-}
 
 
 class _Planner:
@@ -78,7 +67,7 @@ class _Planner:
         self.mis = result.mis
         self.as_of = as_of
         # (id space, MIS id) -> internal id, the "new:" ref of a record this plan creates,
-        # or _REJECTED for a record this plan rejects (what points at it is skipped).
+        # or REJECTED for a record this plan rejects (what points at it is skipped).
         self.resolved: dict[tuple[str, str], Any] = {}
         for ks in state.kinds.values():
             self.resolved.update(ks.by_ident)
@@ -86,15 +75,15 @@ class _Planner:
         # on site: what points at it is skipped, not reported again as unknown.
         for e in result.errors:
             if e.severity is Severity.ERROR and e.mis_id:
-                for entity in _ENTITIES_OF_DATASET.get(e.dataset, ()):
-                    self.resolved.setdefault((entity, e.mis_id), _REJECTED)
+                for entity in ENTITIES_OF_DATASET.get(e.dataset, ()):
+                    self.resolved.setdefault((entity, e.mis_id), REJECTED)
         self.owners = username_owners(state.usernames)
         self.blobs: dict[str, bytes] = {}
         self.extracted: dict[str, int] = {}
         # Stored records present in the extract but not applied (rejected, or ambiguous
         # candidates): neither they nor what points at them may be disabled this run.
         self.held: set[str] = set()
-        self.label = _Labels(state)
+        self.label = RowLabels(state)
 
     def plan(self, max_disable_share: float) -> Plan:
         plan = Plan(
@@ -156,7 +145,7 @@ class _Planner:
             if has_nul((values, record.mis_id, getattr(record, "username", None))):
                 # Rejected, but present: a stored record stays as it is, not disabled.
                 if found is None:
-                    self.resolved[ident] = _REJECTED
+                    self.resolved[ident] = REJECTED
                 else:
                     self.held.add(found)
                 dplan.errors.append(self._error(problems.UNSTORABLE, record, dplan))
@@ -177,7 +166,7 @@ class _Planner:
             for (ident, record, values), match in zip(unknown, matches, strict=True):
                 if match.ambiguous:
                     self.held.update(match.candidates)
-                    self.resolved[ident] = _REJECTED
+                    self.resolved[ident] = REJECTED
                     dplan.ambiguous.append(record_identity(record)[1])
                     dplan.errors.append(
                         self._error(
@@ -237,7 +226,7 @@ class _Planner:
         for p in pending:
             changes = dict(p.extra)
             if p.data_changed:
-                changes.update(_diff(kind, ks.values(p.id), p.values))
+                changes.update(kind.diff(ks.values(p.id), p.values))
             # A digest that differs over equal values (written by an older misbridge)
             # changes nothing: the row is simply compared in full again next time.
             if changes:
@@ -259,7 +248,7 @@ class _Planner:
         if kind.has_account:
             username = getattr(record, "username", None)
             if not self._claim_username(ref, None, username):
-                self.resolved[ident] = _REJECTED
+                self.resolved[ident] = REJECTED
                 dplan.errors.append(self._error(problems.USERNAME_IN_USE, record, dplan))
                 return
             preference = getattr(record, "email_preference", None)
@@ -360,56 +349,19 @@ class _Planner:
         if dplan.trusted:
             protected = self._rejected_by_extract(kind, ks, dplan.dataset)
             protected.update(ks.by_key[i] for i in unstorable if i in ks.by_key)
-            protected.update(self._pointing_at(kind, ks, self.held))
+            protected.update(pointing_at(kind, ks.rows.items(), self.held))
             self._disable_absent(kind, ks, seen | protected, dplan)
 
-    def _refs(self, kind: Kind, dplan: DatasetPlan) -> Callable[[Any], tuple[str, ...] | None]:
-        """A function giving the internal ids (or new refs) a dependent record points at,
-        in ``ref_columns`` order: None, with an error unless its target was itself
-        rejected, when one is unknown. Hot: one call per membership."""
-        resolved = self.resolved
+    def _refs(self, kind: Kind, dplan: DatasetPlan) -> Resolver:
+        def missing(record: Any, what: str | None) -> None:
+            if what is None:  # it points at a record rejected itself: counted, not reported
+                dplan.skipped += 1
+            else:
+                dplan.errors.append(
+                    self._error(problems.UNKNOWN_REFERENCE, record, dplan, what=what)
+                )
 
-        def missing(record: Any, *targets: tuple[str, object]) -> None:
-            for _what, ref in targets:
-                if ref is _REJECTED:
-                    dplan.skipped += 1
-                    return
-            for what, ref in targets:
-                if ref is None:
-                    dplan.errors.append(
-                        self._error(problems.UNKNOWN_REFERENCE, record, dplan, what=_WHAT[what])
-                    )
-                    return
-
-        # Enum members hash in Python; their ``_value_`` strings hash in C (hot path).
-        def membership(record: Any) -> tuple[str, ...] | None:
-            kind_, role = record.group_kind._value_, record.role._value_
-            entity, person_entity = _GROUP_ENTITY[kind_], _PERSON[role]
-            group = resolved.get((entity, record.group_mis_id))
-            person = resolved.get((person_entity, record.person_mis_id))
-            if type(group) is str and type(person) is str:
-                return (kind_, group, person, role)
-            missing(record, (entity if entity == "year_group" else "group", group))
-            if type(group) is str:
-                missing(record, (person_entity, person))
-            return None
-
-        def photo(record: Any) -> tuple[str, ...] | None:
-            role = record.role._value_
-            person = resolved.get((_PERSON[role], record.person_mis_id))
-            if type(person) is str:
-                return (person, role)
-            missing(record, (_PERSON[role], person))
-            return None
-
-        def exam_result(record: Any) -> tuple[str, ...] | None:
-            student = resolved.get(("student", record.student_mis_id))
-            if type(student) is str:
-                return (student,)
-            missing(record, ("student", student))
-            return None
-
-        return {"membership": membership, "photo": photo}.get(kind.name, exam_result)
+        return reference_resolver(kind, self.resolved, missing)
 
     # -- shared ---------------------------------------------------------------------------
 
@@ -450,20 +402,7 @@ class _Planner:
         owners = {
             rid for (_, mid), rid in self.resolved.items() if mid in mis_ids and type(rid) is str
         }
-        return self._pointing_at(kind, ks, owners)
-
-    @staticmethod
-    def _pointing_at(kind: Kind, ks: KindState, targets: set[str]) -> set[str]:
-        """Dependent rows that point at one of ``targets`` (internal ids)."""
-        if not targets:
-            return set()
-        positions = [i for i, c in enumerate(kind.key_columns) if c in _REFERENCES]
-        found: set[str] = set()
-        for rid, row in ks.rows.items():
-            parts = (row.ident or "").split(IDENT_SEP)
-            if any(i < len(parts) and parts[i] in targets for i in positions):
-                found.add(rid)
-        return found
+        return pointing_at(kind, ks.rows.items(), owners)
 
     def _error(self, code: str, record: Any, dplan: DatasetPlan, **details: Any) -> RecordError:
         mis_id, label = record_identity(record)
@@ -477,10 +416,6 @@ class _Planner:
         )
 
 
-_REJECTED = object()
-_REFERENCES = frozenset({"group_id", "person_id", "student_id"})
-
-
 @define
 class _Pending:
     """A matched record whose data or username differs: diffed once its row is read."""
@@ -491,54 +426,3 @@ class _Pending:
     digest: str
     data_changed: bool
     extra: dict[str, FieldChange]
-
-
-def _diff(kind: Kind, old: dict[str, Any], values: dict[str, Any]) -> dict[str, FieldChange]:
-    return {
-        c: FieldChange(old.get(c), values[c]) for c in kind.diff_columns if old.get(c) != values[c]
-    }
-
-
-class _Labels:
-    """Labels for stored rows (identifiers only, as in ``record_identity``)."""
-
-    def __init__(self, state: StoreState) -> None:
-        self.state = state
-
-    def prepare(self, kind: Kind, rows: list[Row]) -> None:
-        """Read, in batches, every row the labels of ``rows`` need."""
-        if kind.identified:
-            self.state.kinds[kind.name].fetch(r.id for r in rows)
-            return
-        wanted = {part for r in rows for part in (r.ident or "").split(IDENT_SEP)}
-        for name in ("student", "staff", "group", "year_group"):
-            ks = self.state.kinds.get(name)
-            if ks is not None:
-                ks.fetch(wanted)
-
-    def _lookup(self, rid: object) -> tuple[Kind, Row] | None:
-        found = self.state.find(str(rid)) if rid is not None else None
-        if found is None or not found[0].kind.identified:
-            return None
-        found[0].fetch((found[1].id,))
-        return found[0].kind, found[1]
-
-    def __call__(self, kind: Kind, row: Row) -> str:
-        ident = f"MIS id {row.mis_id}" if row.mis_id else f"store id {row.id}"
-        if kind.identified:
-            v = self.state.kinds[kind.name].values(row.id)
-            if kind.name == "student":
-                admission = v.get("admission_number")
-                return f"admission number {admission}" if admission else f"student with {ident}"
-            if kind.name == "staff":
-                code = v.get("staff_code")
-                return f"staff code {code}" if code else f"staff member with {ident}"
-            what = {"group": str(v.get("kind")), "academic_year": "academic year"}
-            return f"{what.get(kind.name, 'year group')} {v.get('name')} ({ident})"
-        key = kind.split_ident(row.ident or "")
-        person = self._lookup(key.get("person_id") or key.get("student_id"))
-        who = self(*person) if person else "a person no longer identified"
-        if kind.name == "membership":
-            group = self._lookup(key.get("group_id"))
-            return f"the membership of {who} in {self(*group) if group else 'a group'}"
-        return f"the {kind.name.replace('_', ' ')} of {who}"
