@@ -53,7 +53,7 @@ def create_store_engine(url: str) -> sa.Engine:
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     raise ConfigurationError(
         f"{redacted(url)}: misbridge stores live in SQLite or PostgreSQL, not {backend}"
     )
@@ -63,7 +63,7 @@ def _sqlite_engine(url: URL) -> sa.Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         _create_private_file(Path(database))
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(url, hide_parameters=True)  # values are pupils' data
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine

@@ -95,10 +95,13 @@ def _raw(conn: sa.Connection, sql: str) -> Sequence[Any]:
     # SQLAlchemy's per-row processing would triple its cost. Table and column names
     # come from our own schema, never from input; every value read is text except the
     # two flags, which bool() makes alike on both backends.
+    driver_error = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql)
         return cursor.fetchall()
+    except driver_error as exc:  # as SQLAlchemy would have wrapped it
+        raise sa.exc.DBAPIError.instance(sql, None, exc, driver_error) from exc
     finally:
         cursor.close()
 

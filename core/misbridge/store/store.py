@@ -99,14 +99,25 @@ class Store:
     def close(self) -> None:
         self._engine.dispose()
 
-    def _read(self) -> sa.Connection:
-        conn = self._engine.connect()
-        if conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="REPEATABLE READ")
-        return conn
-
-    def _write(self) -> sa.Connection:
-        return write_options(self._engine.connect())
+    @contextmanager
+    def _transaction(self, action: str, *, write: bool = False) -> Iterator[sa.Connection]:
+        """One transaction; a database failure becomes a :class:`StoreError` that names
+        the action and the error's type only (statements' values never reach messages:
+        the engine hides them, and they are pupils' data)."""
+        try:
+            with self._engine.connect() as conn:
+                if write:
+                    write_options(conn)
+                elif conn.dialect.name == "postgresql":
+                    conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            raise StoreError(
+                f"the store {self.url} could not {action} ({type(cause).__name__}); the "
+                "transaction was rolled back, nothing was changed"
+            ) from exc
 
     # -- sync ---------------------------------------------------------------------------
 
@@ -122,7 +133,7 @@ class Store:
         share = check_share(max_disable_share)
         present = set(result.outcomes) | set(result.records)
         kinds = [k for k in KINDS if k.identified or k.dataset in present]
-        with _collector_paused(), self._read() as conn, conn.begin():
+        with _collector_paused(), self._transaction("read its roster") as conn:
             # Planning reads more rows on demand, so it runs inside the read transaction.
             state = load_state(conn, result.mis, kinds)
             return make_plan(state, result, as_of=today or date.today(), max_disable_share=share)
@@ -138,7 +149,7 @@ class Store:
         approved = approve is not None and approve == plan.hash
         if (plan.breaches or approve is not None) and not approved:
             self._refuse(plan, approve, started)
-        with self._write() as conn, conn.begin():
+        with self._transaction("apply the plan", write=True) as conn:
             now = _now()
             writes = apply_plan(conn, plan, now)
             if not plan.empty:
@@ -159,7 +170,7 @@ class Store:
         )
 
     def _refuse(self, plan: Plan, approve: str | None, started: datetime) -> None:
-        with self._write() as conn, conn.begin():
+        with self._transaction("save the refused plan", write=True) as conn:
             check_base(conn, plan, claim=False)
             now = _now()
             save_plan(conn, plan, "refused", now)
@@ -210,7 +221,7 @@ class Store:
 
         The next apply matches records by natural key and writes the new MIS's ids.
         """
-        with self._write() as conn, conn.begin():
+        with self._transaction("clear the MIS ids", write=True) as conn:
             ids = schema.mis_id
             by_mis = _count_by_mis(conn)
             cleared = conn.execute(ids.delete()).rowcount
@@ -222,7 +233,7 @@ class Store:
     def purge(self, older_than_days: int) -> int:
         """Erase personal data of records disabled more than ``older_than_days`` ago;
         return how many records were erased. An audit entry records it."""
-        with self._write() as conn, conn.begin():
+        with self._transaction("purge", write=True) as conn:
             now = _now()
             detail = purge(conn, older_than_days, now)
             total = sum(detail["purged"].values())
@@ -245,7 +256,7 @@ class Store:
 
     def status(self) -> dict[str, Any]:
         """Counts, MIS ids, the last run and the plans waiting for review."""
-        with self._read() as conn, conn.begin():
+        with self._transaction("read its status") as conn:
             state = conn.execute(sa.select(schema.store_state)).one()
             records: dict[str, dict[str, int]] = {}
             for kind in KINDS:
@@ -289,7 +300,7 @@ class Store:
         import json
 
         table = schema.plan
-        with self._read() as conn, conn.begin():
+        with self._transaction("read a saved plan") as conn:
             row = conn.execute(sa.select(table).where(table.c.hash == plan_hash)).first()
         if row is None:
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from misbridge.errors import Severity, Stage, StoreError
 from misbridge.model import Dataset, EmailPreference, GroupKind
@@ -334,3 +335,26 @@ def test_memberships_of_a_record_rejected_on_site_are_skipped_not_reported(store
     assert groups.errors == []
     assert groups.skipped == 1
     assert len(groups.memberships_started) == 9
+
+
+def _rename(store: Store, old: str, new: str) -> None:
+    with store._engine.begin() as conn:
+        conn.execute(sa.text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+
+def test_a_database_failure_is_a_store_error_without_pupils_data(store: Store) -> None:
+    store.sync(school(range(3)), today=TODAY)
+    plan = store.plan(school(range(5)), today=TODAY)
+    _rename(store, "student", "student_elsewhere")
+    try:
+        with pytest.raises(StoreError, match="could not apply the plan") as failed:
+            store.apply(plan)
+        with pytest.raises(StoreError, match="could not read its roster"):
+            store.plan(school(range(5)), today=TODAY)
+    finally:
+        _rename(store, "student_elsewhere", "student")
+    shown = f"{failed.value} {failed.value.__cause__}"
+    assert "Forename3" not in shown and "Surname4" not in shown
+    assert "rolled back" in str(failed.value)
+    assert len(rows(store, "student")) == 3
+    assert store.plan(school(range(5)), today=TODAY).hash == plan.hash  # nothing moved
