@@ -1,8 +1,10 @@
 """Store fixtures: every store test runs on SQLite and on PostgreSQL.
 
-PostgreSQL tests use the server at 127.0.0.1:5432 (trust auth, database ``test``), each
-in a fresh schema dropped afterwards, so parallel runs never meet. Where no server
-answers they are skipped with a clear message, unless CI is set: then they fail.
+PostgreSQL tests use the server at 127.0.0.1:5432 (trust auth, database ``test``; another
+with ``MISBRIDGE_TEST_PG_URL``), in schemas of their own test run, dropped afterwards, so
+parallel runs never meet: one migrated schema per run, emptied before each test, and a
+fresh schema for each migration test. Where no server answers they are skipped with a
+clear message, unless CI is set: then they fail.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ import pytest
 from psycopg import sql
 
 from misbridge.store import Store, open_store, schema
+from misbridge.store.engine import redacted
 
-PG_DSN = os.environ.get("MISBRIDGE_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=test")
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_URL = os.environ.get(
+    "MISBRIDGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PG_DSN = PG_URL.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def _pg_reachable() -> str | None:
@@ -38,8 +43,8 @@ def require_pg() -> None:
     if _PG_PROBLEM is None:
         return
     if os.environ.get("CI"):
-        pytest.fail(f"CI is set but PostgreSQL at 127.0.0.1:5432 is unreachable: {_PG_PROBLEM}")
-    pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({_PG_PROBLEM}); set CI to fail")
+        pytest.fail(f"CI is set but PostgreSQL ({redacted(PG_URL)}) is unreachable: {_PG_PROBLEM}")
+    pytest.skip(f"PostgreSQL ({redacted(PG_URL)}) is unreachable ({_PG_PROBLEM}); set CI to fail")
 
 
 def pg_schema_url(schema: str) -> str:
