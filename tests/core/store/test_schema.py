@@ -56,6 +56,40 @@ def test_a_store_from_a_newer_misbridge_is_refused_untouched(fresh_store_url: st
         engine.dispose()
 
 
+GOOD_REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("student") as batch:
+        batch.add_column(sa.Column("nickname", sa.Text))
+    op.execute("UPDATE student SET nickname = legal_forename")
+"""
+
+
+def test_an_upgrade_keeps_every_record(fresh_store_url: str, tmp_path: Path) -> None:
+    with open_store(fresh_store_url) as store:
+        store.sync(school(range(4)), today=TODAY)
+        before = {r["id"]: r["legal_forename"] for r in rows(store, "student")}
+    scripts = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, scripts)
+    (scripts / "versions" / "r0002_nickname.py").write_text(GOOD_REVISION)
+    engine = create_store_engine(fresh_store_url)
+    try:
+        assert upgrade(engine, scripts) == "0002"
+        with engine.connect() as conn:
+            after = dict(conn.execute(sa.text("SELECT id, nickname FROM student")).all())
+    finally:
+        engine.dispose()
+    assert after == before
+
+
 FAILING_REVISION = """
 import sqlalchemy as sa
 from alembic import op
