@@ -53,3 +53,8 @@ def test_bench_sized_school_has_the_shape_the_benchmarks_expect() -> None:
     school = sample_school(students=2000, staff=150)
     assert len(school.students) == 2000 and len(school.staff) == 150
     assert 1000 <= len(school.groups) <= 1400
+
+
+def test_upns_are_unique_in_a_large_school() -> None:
+    upns = [s.upn for s in sample_school(students=3000, staff=10).students if s.upn]
+    assert len(upns) == len(set(upns)) == 3000

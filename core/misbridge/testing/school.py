@@ -87,17 +87,19 @@ class _Builder:
         self.results: list[SourceExamResult] = []
         self.photos: list[SourcePhoto] = []
         self.used_emails: set[str] = set()
-        self.serial = 0
+        self.serials: dict[int, int] = {}
 
     # -- people ------------------------------------------------------------------------------
     def name(self, female: bool) -> tuple[str, str]:
         pool = names.FORENAMES_F if female else names.FORENAMES_M
         return self.rng.choice(pool), self.rng.choice(names.SURNAMES)
 
-    def upn(self, temporary: bool = False) -> str:
-        self.serial += 1
+    def upn(self, allocated: int, temporary: bool = False) -> str:
+        """A UPN allocated in ``allocated`` (the year the pupil first started school):
+        its two year digits and a serial counted per allocation year, as LAs do."""
+        serial = self.serials[allocated] = self.serials.get(allocated, 0) + 1
         la = self.rng.choice(names.LA_CODES)
-        body = f"{la}4321{(self.year - 7) % 100:02d}{self.serial % 1000:03d}"
+        body = f"{la}4321{allocated % 100:02d}{serial:03d}"
         if temporary:
             body = body[:-1] + self.rng.choice(CHECK_ALPHABET)
         return upn_check_letter(body) + body
@@ -187,7 +189,7 @@ class _Builder:
         return SourceStudent(
             mis_id=mis_id,
             admission_number=f"{3000 + index:06d}",
-            upn=self.upn(),
+            upn=self.upn(born_year + 5),
             legal_forename=forename,
             legal_surname=surname,
             preferred_forename=preferred,
@@ -267,7 +269,8 @@ class _Builder:
         if mis_id == "90008":
             return evolve(s, gender="X")
         if mis_id == "90009":
-            return evolve(s, upn=self.upn(temporary=True))
+            allocated = s.date_of_birth.year + 5 if isinstance(s.date_of_birth, date) else self.year
+            return evolve(s, upn=self.upn(allocated, temporary=True))
         if mis_id == "90011":
             sen = (
                 SourceSen(code="K", start=start, end=self.ay_start - timedelta(days=60)),
