@@ -94,6 +94,17 @@ def rest_object(store: EntityStore, kind: str, entity_id: str) -> dict[str, Any]
 Getter = Callable[[str, Mapping[str, Any]], Any]
 
 
+_MISSING = object()
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _only_id(selection: SelectionSetNode | None) -> bool:
+    if selection is None or len(selection.selections) != 1:
+        return False
+    (node,) = selection.selections
+    return isinstance(node, FieldNode) and node.name.value == "id" and node.alias is None
+
+
 class GraphQLFailure(Exception):
     """The query cannot be answered; ``errors`` is the GraphQL ``errors`` list."""
 
@@ -241,6 +252,20 @@ class _Executor:
 
             return children
 
+        if _only_id(selection):
+            # A reference asked for its id alone (every membership row): no lookup of
+            # the target beyond checking it exists.
+            def ref_id(_: str, record: Mapping[str, Any]) -> Any:
+                value = record.get(name, _MISSING)
+                if isinstance(value, Ref):
+                    found = store.entities.get(value.type, {})
+                    return {"id": wire_id(value.id)} if value.id in found else None
+                if value is _MISSING:
+                    return get(_, record)
+                return self.value(value, selection)
+
+            return ref_id
+
         def get(_: str, record: Mapping[str, Any]) -> Any:
             if name in record:
                 return self.value(record[name], selection)
@@ -255,12 +280,17 @@ class _Executor:
         return get
 
     def value(self, value: Any, selection: SelectionSetNode | None) -> Any:
+        kind = type(value)
+        if kind in _PLAIN:  # most values: answered without the slower checks below
+            return value
+        if kind is date:
+            return value.isoformat()
         if isinstance(value, Ref):
             target = self.store.get(value)
             if target is None:
                 return None
             return self.obj(value.type, value.id, target, selection)
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             out: dict[str, Any] = {}
             for node in selection.selections if selection else ():
                 if isinstance(node, FieldNode):
