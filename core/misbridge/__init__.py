@@ -1,4 +1,15 @@
-"""misbridge: pull roster data out of UK school MIS systems, normalise, validate, sync."""
+"""misbridge: pull roster data out of UK school MIS systems, normalise, validate, sync.
+
+The public API::
+
+    import misbridge
+    result = misbridge.extract("wonde", settings={...}, credentials={...})
+    result.outcomes, result.errors, result.of(misbridge.Dataset.STUDENTS)
+
+Everything else lives in sub-packages with their own docs: ``misbridge.model`` (the
+model), ``misbridge.source`` (what plugins emit), ``misbridge.store``, ``misbridge.vault``,
+``misbridge.testing`` (sample school, strategies, conformance suite).
+"""
 
 from __future__ import annotations
 
@@ -21,14 +32,22 @@ from misbridge.errors import (
 )
 from misbridge.hookspecs import hookimpl
 from misbridge.hooktypes import ExtractContext, MisInfo, PermissionCheck, Secret
+from misbridge.model import Dataset
+from misbridge.pipeline import extract, extract_async
+from misbridge.plugins import get_plugin_manager
+from misbridge.result import DatasetOutcome, ExtractResult, OutcomeStatus
 
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "Dataset",
+    "DatasetOutcome",
     "ExtractContext",
+    "ExtractResult",
     "GuardRefused",
     "MisInfo",
     "MisbridgeError",
+    "OutcomeStatus",
     "PermissionCheck",
     "PermissionDeniedError",
     "PluginError",
@@ -42,5 +61,8 @@ __all__ = [
     "UnknownMisError",
     "ValidationFailed",
     "__version__",
+    "extract",
+    "extract_async",
+    "get_plugin_manager",
     "hookimpl",
 ]
