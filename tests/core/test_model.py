@@ -56,5 +56,5 @@ def test_bench_sized_school_has_the_shape_the_benchmarks_expect() -> None:
 
 
 def test_upns_are_unique_in_a_large_school() -> None:
-    upns = [s.upn for s in sample_school(students=3000, staff=10).students if s.upn]
-    assert len(upns) == len(set(upns)) == 3000
+    upns = [s.upn for s in sample_school(students=20000, staff=10).students if s.upn]
+    assert len(upns) == len(set(upns)) == 20000

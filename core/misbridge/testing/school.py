@@ -99,7 +99,10 @@ class _Builder:
         its two year digits and a serial counted per allocation year, as LAs do."""
         serial = self.serials[allocated] = self.serials.get(allocated, 0) + 1
         la = self.rng.choice(names.LA_CODES)
-        body = f"{la}4321{allocated % 100:02d}{serial:03d}"
+        # The establishment digits are the (primary) school that allocated the UPN; each
+        # feeder school numbers its own pupils, so a large cohort spans several of them.
+        feeder = 2001 + serial // 1000
+        body = f"{la}{feeder:04d}{allocated % 100:02d}{serial % 1000:03d}"
         if temporary:
             body = body[:-1] + self.rng.choice(CHECK_ALPHABET)
         return upn_check_letter(body) + body
