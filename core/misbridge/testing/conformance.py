@@ -81,8 +81,10 @@ class ConformanceSuite:
     simulator_options: ClassVar[dict[str, Any]] = {}
     #: Extra settings for every extract (e.g. a mode switch).
     extra_settings: ClassVar[dict[str, str]] = {}
-    #: How many generated schools to try.
+    #: How many generated schools to try, and the ranges of their sizes.
     generated_examples: ClassVar[int] = 4
+    generated_students: ClassVar[tuple[int, int]] = (14, 60)
+    generated_staff: ClassVar[tuple[int, int]] = (3, 12)
 
     # -- helpers a subclass may override ----------------------------------------------------
     def plugin_manager(self) -> Plugins:
@@ -160,7 +162,11 @@ class ConformanceSuite:
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         )
-        @given(seed=st.integers(0, 2**16), students=st.integers(14, 60), staff=st.integers(3, 12))
+        @given(
+            seed=st.integers(0, 2**16),
+            students=st.integers(*self.generated_students),
+            staff=st.integers(*self.generated_staff),
+        )
         def round_trip(seed: int, students: int, staff: int) -> None:
             self.assert_round_trip(sample_school(seed=seed, students=students, staff=staff))
 

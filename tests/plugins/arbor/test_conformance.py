@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from misbridge.testing.conformance import ConformanceSuite
 from misbridge.testing.school import sample_school
 
@@ -27,20 +24,12 @@ class TestConformanceRest(ConformanceSuite):
     mis = "arbor"
     unsupported = ARBOR_UNSUPPORTED
     extra_settings: ClassVar[dict[str, str]] = {"read_mode": "rest", "rest_page_size": "40"}
+    # REST costs one request per object: fewer and smaller generated schools.
+    generated_examples = 2
+    generated_students = (14, 30)
+    generated_staff = (3, 6)
 
     def test_round_trip_sample_school(self) -> None:
         # A smaller sample school (every messy pupil is still in it): REST pays one
         # request per object, and the GraphQL class covers the full-size school.
         self.assert_round_trip(sample_school(students=40, staff=6))
-
-    # The inherited hypothesis test may not run from two classes (HealthCheck
-    # differing_executors), so this class states its own, with fewer examples: REST
-    # costs one request per object.
-    @settings(
-        max_examples=2,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    )
-    @given(seed=st.integers(0, 2**16), students=st.integers(14, 30), staff=st.integers(3, 6))
-    def test_round_trip_generated_schools(self, seed: int, students: int, staff: int) -> None:
-        self.assert_round_trip(sample_school(seed=seed, students=students, staff=staff))

@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from attrs import evolve
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from misbridge.hooktypes import Simulator
 from misbridge.source import SourceSchool, SourceSen
 from misbridge.testing.conformance import ConformanceSuite
-from misbridge.testing.school import sample_school
 from misbridge_bromcom.sim_data import current_sen
 
 # Collections have a name and a description; there is no separate short code
@@ -59,22 +56,6 @@ class _BromcomSuite(ConformanceSuite):
 
     def simulate(self, school: SourceSchool, **options: Any) -> Simulator:
         return super().simulate(self._served or school, **options)
-
-    # The suite's own property test, redeclared: one hypothesis test run by two classes
-    # (the two modes) trips the differing-executors health check, which is meant for
-    # tests whose behaviour changes with the instance by accident; here it is the point.
-    @settings(
-        max_examples=4,
-        deadline=None,
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.differing_executors,
-        ],
-    )
-    @given(seed=st.integers(0, 2**16), students=st.integers(14, 60), staff=st.integers(3, 12))
-    def test_round_trip_generated_schools(self, seed: int, students: int, staff: int) -> None:
-        self.assert_round_trip(sample_school(seed=seed, students=students, staff=staff))
 
 
 class TestPartnerConformance(_BromcomSuite):
