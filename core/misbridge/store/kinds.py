@@ -22,6 +22,7 @@ from datetime import date
 from hashlib import blake2b
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from attrs import Factory, field, frozen
 
@@ -280,29 +281,13 @@ def _group_keys(v: Values) -> list[tuple[str, tuple[Any, ...]]]:
     return [("name", (v.get("kind"), name))] if name else []
 
 
-_STUDENT_FIELDS = (
-    "admission_number",
-    "upn",
-    "legal_forename",
-    "legal_surname",
-    "preferred_forename",
-    "preferred_surname",
-    "gender",
-    "date_of_birth",
-    "ethnicity",
-    "eal",
-    "fsm",
-    "pupil_premium",
-    "service_child",
-    "sen",
-    "year_group",
-    "admission_date",
-    "leaving_date",
-    "home_address",
-    "home_telephone",
-    "mobile_telephone",
-    "personal_email",
-    "work_email",
+# The roster fields a student row stores, in the model's order: everything but the MIS id
+# (kept per source in mis_id) and the account fields (username, contact preference),
+# which the store sets itself under the seed's rules.
+_STUDENT_FIELDS = tuple(
+    f.name
+    for f in attrs.fields(Student)
+    if f.name not in ("mis_id", "email_preference", "username")
 )
 _STAFF_FIELDS = ("title", "forename", "surname", "gender", "work_email", "staff_code")
 
