@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import cattrs
 
-from misbridge.model import DATASET_TYPES
+from misbridge.model import DATASET_TYPES, Deletion
 from misbridge.source import SourceSchool
 
 __all__ = [
@@ -55,6 +55,7 @@ def _structure_raw(value: Any, _: Any) -> Any:
 
 
 _MODEL_TYPES: dict[str, type] = {t.__name__: t for ts in DATASET_TYPES.values() for t in ts}
+_MODEL_TYPES["Deletion"] = Deletion
 
 
 def type_named(name: str) -> type:

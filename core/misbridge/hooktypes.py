@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
 from misbridge.model import Dataset
+from misbridge.reads import Checkpoint, DatasetRead
 
 if TYPE_CHECKING:
     import httpx
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CredentialField",
     "ExtractContext",
+    "FieldCoverage",
     "MisInfo",
     "MisSession",
     "PermissionCheck",
@@ -79,13 +81,50 @@ class CredentialField:
 
 @frozen
 class SettingField:
-    """One non-secret setting an MIS needs; the CLI turns it into ``--<name>``."""
+    """One non-secret setting an MIS needs; the CLI turns it into ``--<name>`` and a
+    configuration file takes it as ``name = value``.
+
+    ``kind`` is ``str``, ``int``, ``float`` or ``bool``; ``choices`` limits a ``str`` to
+    those words; ``minimum``/``maximum`` bound a number. The core parses and checks every
+    value once (:func:`misbridge.settings.parse_settings`), so that a wrong value is
+    refused with its name before anything is read.
+    """
 
     name: str
     help: str
     default: str | None = None
     required: bool = False
     env: str | None = None
+    kind: type = str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@frozen
+class FieldCoverage:
+    """The model fields a source does *not* carry, so that a sync never empties a stored
+    value because such a field came back empty (a poorer MIS blanking a richer one's).
+
+    Names are ``"Type.field"`` (``"Student.home_address"``), a whole ``"Type"``
+    (``"AcademicYear"``), or ``"Student.sen.dates"`` (SEN codes without their dates).
+    ``when`` adds what a mode lacks: ``(setting, value, names)``, applied when the
+    setting (or its default) has that value.
+    """
+
+    lacks: frozenset[str] = frozenset()
+    when: tuple[tuple[str, str, frozenset[str]], ...] = ()
+
+    def lacking(
+        self, settings: Mapping[str, str], fields: Iterable[SettingField] = ()
+    ) -> frozenset[str]:
+        defaults = {f.name: f.default for f in fields}
+        found = set(self.lacks)
+        for setting, value, names in self.when:
+            current = settings.get(setting) or defaults.get(setting) or ""
+            if str(current).strip().lower() == value.lower():
+                found |= names
+        return frozenset(found)
 
 
 @frozen
@@ -104,6 +143,20 @@ class MisInfo:
     datasets: tuple[Dataset, ...] = tuple(Dataset)
     simulator: Callable[..., Simulator] | None = None
     docs_url: str | None = None
+    #: What the vendor's wire format cannot carry (see :class:`FieldCoverage`).
+    coverage: FieldCoverage = FieldCoverage()
+    #: The setting that names the school (Wonde's ``school_id``): the key of the
+    #: school's checkpoints when no configuration file names it.
+    school_setting: str | None = None
+
+    def lacking(self, settings: Mapping[str, str]) -> frozenset[str]:
+        """The fields a read with these settings does not carry."""
+        return self.coverage.lacking(settings, self.settings)
+
+    def school_key(self, settings: Mapping[str, str]) -> str:
+        """The school's key for checkpoints and the store: the school setting's value."""
+        value = settings.get(self.school_setting) if self.school_setting else None
+        return str(value).strip() if value not in (None, "") else "default"
 
 
 @frozen
@@ -111,8 +164,9 @@ class ExtractContext:
     """Everything an extract hook needs besides the session.
 
     ``transport`` is only set by tests and simulators: the plugin hands it to
-    :func:`misbridge.http.make_client`, so that its real HTTP code runs against an
-    in-process stand-in.
+    :class:`misbridge.http.MisHttpClient`, so that its real HTTP code runs against an
+    in-process stand-in. ``since`` is always timezone-aware UTC (the core refuses a naive
+    time before a plugin sees it).
     """
 
     mis: str
@@ -121,6 +175,11 @@ class ExtractContext:
     since: datetime | None = None
     transport: httpx.AsyncBaseTransport | None = None
     on_total: Callable[[Dataset, int], None] | None = None
+    #: The settings parsed to their declared types (``int``, ``bool``...).
+    values: Mapping[str, Any] = field(factory=dict)
+    #: Per dataset, where the last read that was used ended (see :meth:`checkpoint`).
+    checkpoints: Mapping[Dataset, Checkpoint] = field(factory=dict)
+    _reads: dict[Dataset, DatasetRead] = field(factory=dict, alias="reads")
 
     def setting(self, name: str, default: str | None = None) -> str | None:
         value = self.settings.get(name)
@@ -156,6 +215,19 @@ class ExtractContext:
         """Tell the progress display how many records a dataset will have, if known."""
         if self.on_total is not None:
             self.on_total(dataset, total)
+
+    def read(self, dataset: Dataset) -> DatasetRead:
+        """This run's report on ``dataset``: what proves it whole, whether it is a delta,
+        where the next read may start (see :mod:`misbridge.reads`)."""
+        report = self._reads.get(dataset)
+        if report is None:
+            report = self._reads[dataset] = DatasetRead(dataset)
+        return report
+
+    def checkpoint(self, dataset: Dataset) -> Checkpoint | None:
+        """Where the last read of ``dataset`` that a sync used ended, if there was one:
+        an incremental read asks for changes after it."""
+        return self.checkpoints.get(dataset)
 
 
 @runtime_checkable

@@ -23,7 +23,7 @@ import email.utils
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
@@ -40,7 +40,10 @@ from misbridge.errors import (
     SourceUnavailableError,
 )
 
-__all__ = ["HttpPolicy", "MisHttpClient", "parse_retry_after"]
+__all__ = ["HttpPolicy", "MisHttpClient", "http_settings", "parse_retry_after"]
+
+if TYPE_CHECKING:
+    from misbridge.hooktypes import SettingField
 
 log = structlog.get_logger()
 
@@ -61,25 +64,55 @@ class HttpPolicy:
     max_body_bytes: int = 256 * 1024 * 1024
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, str]) -> HttpPolicy:
-        """Read ``http_*`` overrides (as the CLI or a config file gives them)."""
+    def from_settings(cls, settings: Mapping[str, Any]) -> HttpPolicy:
+        """Read ``http_*`` values (typed, or text as the command line gives them)."""
         base = cls()
         kwargs: dict[str, Any] = {}
-        for name in (
-            "attempts",
-            "wait_initial",
-            "wait_max",
-            "max_retry_after",
-            "request_deadline",
-            "timeout",
-            "concurrency",
-            "max_body_bytes",
-        ):
+        for name, *_ in _POLICY_FIELDS:
             raw = settings.get(f"http_{name}")
             if raw not in (None, ""):
                 kind = type(getattr(base, name))
                 kwargs[name] = kind(raw)
         return cls(**kwargs)
+
+
+#: (HttpPolicy field, help, minimum, maximum) of every ``http_*`` setting.
+_POLICY_FIELDS: tuple[tuple[str, str, float, float], ...] = (
+    ("concurrency", "requests in flight at once", 1, 64),
+    ("attempts", "attempts per request on 429, 5xx and network faults", 1, 100),
+    ("wait_initial", "first wait (seconds) between attempts, doubled each time", 0, 60),
+    ("wait_max", "longest wait (seconds) between attempts", 0, 600),
+    ("max_retry_after", "longest Retry-After (seconds) waited before giving up", 0, 86400),
+    ("request_deadline", "seconds one whole request, body included, may take", 0.01, 3600),
+    ("timeout", "seconds without a byte before a connection is given up", 0.01, 600),
+    ("max_body_bytes", "largest answer accepted, in bytes", 1024, 2**34),
+)
+
+
+def http_settings(**defaults: float) -> tuple[SettingField, ...]:
+    """The ``http_*`` settings every web-API plugin offers, typed and bounded, with this
+    plugin's own defaults (``http_settings(attempts=8)``) over :class:`HttpPolicy`'s."""
+    from misbridge.hooktypes import SettingField
+
+    base = HttpPolicy()
+    unknown = set(defaults) - {name for name, *_ in _POLICY_FIELDS}
+    if unknown:
+        raise TypeError(f"not HttpPolicy fields: {sorted(unknown)}")
+    fields = []
+    for name, help_text, low, high in _POLICY_FIELDS:
+        default = defaults.get(name, getattr(base, name))
+        kind = type(getattr(base, name))
+        fields.append(
+            SettingField(
+                f"http_{name}",
+                f"{help_text} (default {default:g})",
+                default=f"{default:g}" if kind is float else str(int(default)),
+                kind=kind,
+                minimum=low,
+                maximum=high,
+            )
+        )
+    return tuple(fields)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

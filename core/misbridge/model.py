@@ -20,6 +20,7 @@ __all__ = [
     "AcademicYear",
     "Address",
     "Dataset",
+    "Deletion",
     "EmailPreference",
     "ExamResult",
     "Group",
@@ -202,6 +203,24 @@ class ExamResult:
     subject: str
     grade: str
     result_date: date | None = None
+
+
+#: The record types a :class:`Deletion` may name, as their model class names.
+DELETABLE = frozenset({"AcademicYear", "YearGroup", "StaffMember", "Student", "Group"})
+
+
+@frozen
+class Deletion:
+    """A record the vendor names as deleted (Wonde's ``/deletions``, Arbor's change log).
+
+    ``record`` is the model class name ("Student", "StaffMember", "Group", ...);
+    ``group_kind`` says which id space a group's MIS id belongs to. A sync disables the
+    record it names, whether or not the read was full: it is the vendor's own statement.
+    """
+
+    record: str
+    mis_id: str
+    group_kind: GroupKind | None = None
 
 
 #: Every model class, by the dataset that carries it.

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from misbridge.convert import from_plain, to_plain, type_named
 from misbridge.errors import RecordError
-from misbridge.model import Dataset
+from misbridge.model import Dataset, Deletion
 from misbridge.result import DatasetOutcome, ExtractResult, ModelRecord, OutcomeStatus
 
 __all__ = ["JsonlSink", "read_extract", "write_extract_files"]
@@ -35,7 +35,7 @@ class JsonlSink:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._files: dict[Dataset, IO[str]] = {}
 
-    def write(self, dataset: Dataset, record: ModelRecord) -> None:
+    def write(self, dataset: Dataset, record: ModelRecord | Deletion) -> None:
         handle = self._files.get(dataset)
         if handle is None:
             path = self.folder / f".{dataset.value}.jsonl.part"

@@ -12,6 +12,14 @@ failed (or partial, if it stopped part-way) and the others still complete. Recor
 stream through normalisation and validation one at a time into a sink and, unless
 ``collect=False``, into the result; a record with an error-severity
 :class:`~misbridge.errors.RecordError` is reported and not passed on.
+
+A dataset read to its end is ``complete`` only when the plugin proved it whole (a vendor
+total matched), ``unverified`` when nothing could check it, ``partial`` when it was
+shorter than the vendor's total (:mod:`misbridge.reads`). Whether it was a delta comes
+from what the plugin reports, never from whether ``since`` was passed.
+
+To run the whole job (extract, sync, reports) use :func:`misbridge.run`; this module is
+the extract step alone.
 """
 
 from __future__ import annotations
@@ -24,14 +32,16 @@ from typing import Protocol
 import structlog
 
 from misbridge.errors import MisbridgeError, PermissionDeniedError, Severity
-from misbridge.hooktypes import ExtractContext, MisSession, Secret
-from misbridge.model import Dataset
+from misbridge.hooktypes import ExtractContext, MisInfo, MisSession, Secret
+from misbridge.model import Dataset, Deletion
 from misbridge.normalise import Normaliser, NormaliseSettings
 from misbridge.plugins import MisHooks, Plugins, get_plugin_manager
+from misbridge.reads import Checkpoint, aware_utc, settle
 from misbridge.result import DatasetOutcome, ExtractResult, ModelRecord, OutcomeStatus
+from misbridge.settings import parse_settings
 from misbridge.validate import BatchChecker, Validator
 
-__all__ = ["DEFAULT_DATASETS", "RecordSink", "extract", "extract_async"]
+__all__ = ["DEFAULT_DATASETS", "RecordSink", "extract", "extract_async", "prepare_context"]
 
 log = structlog.get_logger()
 
@@ -42,9 +52,12 @@ ProgressCallback = Callable[[Dataset, int], None]
 
 
 class RecordSink(Protocol):
-    """Where accepted records go as they stream (JSON Lines files, a store)."""
+    """Where accepted records go as they stream (JSON Lines files, a store's planner).
 
-    def write(self, dataset: Dataset, record: ModelRecord) -> None: ...
+    :class:`~misbridge.model.Deletion` values (records the vendor named as deleted) go
+    through ``write`` too."""
+
+    def write(self, dataset: Dataset, record: ModelRecord | Deletion) -> None: ...
 
 
 def _as_secrets(credentials: Mapping[str, str | Secret] | None) -> dict[str, Secret]:
@@ -83,6 +96,12 @@ class _Run:
     def accept(self, dataset: Dataset, source: object) -> bool:
         """Normalise and validate one source record; True when it was passed on."""
         model, errors = self.normaliser.normalise(dataset, source)  # type: ignore[arg-type]
+        if isinstance(model, Deletion):
+            self.result.errors.extend(errors)
+            self.result.deletions.setdefault(dataset, []).append(model)
+            if self.sink is not None:
+                self.sink.write(dataset, model)
+            return True
         if model is not None:
             errors = [
                 *errors,
@@ -100,7 +119,12 @@ class _Run:
         return True
 
     async def run_dataset(
-        self, hooks: MisHooks, dataset: Dataset, session: MisSession, context: ExtractContext
+        self,
+        hooks: MisHooks,
+        dataset: Dataset,
+        session: MisSession,
+        context: ExtractContext,
+        title: str,
     ) -> None:
         accepted = rejected = seen = 0
         status, message = OutcomeStatus.COMPLETE, None
@@ -118,6 +142,7 @@ class _Run:
                         rejected += 1
                     if self.on_record is not None:
                         self.on_record(dataset, seen)
+                status, message = _settled(context, dataset, title)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -131,9 +156,26 @@ class _Run:
                 records=seen,
                 error=type(exc).__name__,
             )
+        report = context.read(dataset)
+        deletions = len(self.result.deletions.get(dataset, ()))
         self.result.outcomes[dataset] = DatasetOutcome(
-            dataset, status, accepted, rejected, message, incremental=context.since is not None
+            dataset,
+            status,
+            accepted - deletions,
+            rejected,
+            message,
+            delta=report.is_delta,
+            deletions=deletions,
         )
+        if status.read_to_end and report.next_checkpoint is not None:
+            self.result.checkpoints[dataset] = report.next_checkpoint
+
+
+def _settled(
+    context: ExtractContext, dataset: Dataset, title: str
+) -> tuple[OutcomeStatus, str | None]:
+    status, message = settle(context.read(dataset), title)
+    return OutcomeStatus(status), message
 
 
 def _describe(exc: Exception) -> str:
@@ -145,10 +187,36 @@ def _describe(exc: Exception) -> str:
     return f"internal error in the plugin ({type(exc).__name__}); see the log"
 
 
+def prepare_context(
+    info: MisInfo,
+    *,
+    settings: Mapping[str, object] | None = None,
+    credentials: Mapping[str, str | Secret] | None = None,
+    since: datetime | None = None,
+    transport: object | None = None,
+    checkpoints: Mapping[Dataset, Checkpoint] | None = None,
+    on_total: ProgressCallback | None = None,
+    where: str = "",
+) -> ExtractContext:
+    """The context a plugin's hooks receive: settings parsed and checked against the
+    plugin's declarations, ``since`` in UTC (a naive time is refused)."""
+    parsed = parse_settings(info.name, info.settings, settings or {}, where=where)
+    return ExtractContext(
+        mis=info.name,
+        settings=dict(parsed.text),
+        values=dict(parsed.values),
+        credentials=_as_secrets(credentials),
+        since=aware_utc(since) if since is not None else None,
+        transport=transport,  # type: ignore[arg-type]
+        on_total=on_total,
+        checkpoints=dict(checkpoints or {}),
+    )
+
+
 async def extract_async(
     mis: str,
     *,
-    settings: Mapping[str, str] | None = None,
+    settings: Mapping[str, object] | None = None,
     credentials: Mapping[str, str | Secret] | None = None,
     datasets: Iterable[Dataset | str] | None = None,
     since: datetime | None = None,
@@ -161,40 +229,53 @@ async def extract_async(
     on_record: ProgressCallback | None = None,
     on_total: ProgressCallback | None = None,
     pm: Plugins | None = None,
+    checkpoints: Mapping[Dataset, Checkpoint] | None = None,
+    school: str | None = None,
+    context: ExtractContext | None = None,
 ) -> ExtractResult:
     """Extract, normalise and validate one school from one MIS.
 
     :param mis: the MIS name (``misbridge plugins`` lists them).
-    :param settings: the MIS plugin's settings (base URL, school id, ...).
+    :param settings: the MIS plugin's settings (base URL, school id, ...), checked
+        against what the plugin declares: an unknown name is refused.
     :param credentials: its credentials; plain strings are wrapped in :class:`Secret`.
     :param datasets: which datasets to read (default :data:`DEFAULT_DATASETS`).
-    :param since: only changes since then, where the MIS supports incremental reads.
+    :param since: only changes since then (timezone-aware), where the MIS supports it.
     :param profile: the validation profile (``"roster"`` or ``"account-sync"``).
     :param transport: an ``httpx`` transport, only for simulators and tests.
     :param concurrent_datasets: run datasets at once (default) or one after another.
     :param sink: receives every accepted record as it streams.
     :param collect: keep accepted records in the result (turn off for large trusts).
+    :param checkpoints: where each dataset's last used read ended, for incremental reads
+        (:func:`misbridge.run` keeps them; a plain extract starts from none).
+    :param school: the school's key (default: the plugin's school setting).
     :raises AuthenticationError: the MIS refused the credentials; nothing was read.
     :raises UnknownMisError: no installed plugin serves ``mis``.
+    :raises ConfigurationError: a setting is unknown or wrong, or ``since`` is naive.
     """
     plugins = pm or get_plugin_manager()
+    info = plugins.info(mis)
     hooks = plugins.for_mis(mis)
-    context = ExtractContext(
-        mis=mis,
-        settings=dict(settings or {}),
-        credentials=_as_secrets(credentials),
-        since=since,
-        transport=transport,  # type: ignore[arg-type]
-        on_total=on_total,
-    )
+    if context is None:
+        context = prepare_context(
+            info,
+            settings=settings,
+            credentials=credentials,
+            since=since,
+            transport=transport,
+            checkpoints=checkpoints,
+            on_total=on_total,
+        )
     run = _Run(
         mis,
-        Normaliser(normalise_settings or NormaliseSettings(), mis=mis),
+        Normaliser(normalise_settings or NormaliseSettings(), mis=mis, mis_title=info.title),
         Validator(profile, mis=mis),
         sink,
         collect,
         on_record,
     )
+    run.result.school = school or info.school_key(context.settings)
+    run.result.lacks = info.lacking(context.settings)
     wanted = _datasets(datasets)
     log.info("extract.start", mis=mis, datasets=[d.value for d in wanted])
     session = await hooks.authenticate(context)
@@ -202,10 +283,10 @@ async def extract_async(
         if concurrent_datasets:
             async with asyncio.TaskGroup() as group:
                 for dataset in wanted:
-                    group.create_task(run.run_dataset(hooks, dataset, session, context))
+                    group.create_task(run.run_dataset(hooks, dataset, session, context, info.title))
         else:
             for dataset in wanted:
-                await run.run_dataset(hooks, dataset, session, context)
+                await run.run_dataset(hooks, dataset, session, context, info.title)
     finally:
         await session.aclose()
     run.result.outcomes = {d: run.result.outcomes[d] for d in wanted}

@@ -12,6 +12,7 @@ from misbridge.errors import RecordError, Severity
 from misbridge.model import (
     AcademicYear,
     Dataset,
+    Deletion,
     ExamResult,
     Group,
     Membership,
@@ -20,6 +21,7 @@ from misbridge.model import (
     Student,
     YearGroup,
 )
+from misbridge.reads import Checkpoint
 
 __all__ = ["DatasetOutcome", "ExtractResult", "ModelRecord", "OutcomeStatus"]
 
@@ -29,10 +31,17 @@ ModelRecord: TypeAlias = (
 
 
 class OutcomeStatus(enum.StrEnum):
-    COMPLETE = "complete"  # every record read; some may have been rejected as errors
-    PARTIAL = "partial"  # the dataset stopped part-way: records so far are kept, never trusted
+    """How a dataset's read ended (see :mod:`misbridge.reads` for what proves a read)."""
+
+    COMPLETE = "complete"  # read to its end and proven whole (a vendor total matched)
+    UNVERIFIED = "unverified"  # read to its end, but the vendor gives nothing to check it
+    PARTIAL = "partial"  # stopped part-way, or shorter than the vendor's total: never trusted
     FAILED = "failed"  # nothing usable was read
     UNSUPPORTED = "unsupported"  # the MIS plugin does not offer this dataset
+
+    @property
+    def read_to_end(self) -> bool:
+        return self in (OutcomeStatus.COMPLETE, OutcomeStatus.UNVERIFIED)
 
 
 @frozen
@@ -42,15 +51,22 @@ class DatasetOutcome:
     records: int = 0
     rejected: int = 0
     message: str | None = None
-    incremental: bool = False  # only changes since a time were asked for
+    delta: bool = False  # the plugin read only what changed (since a checkpoint or time)
+    deletions: int = 0  # records the vendor named as deleted
 
     @property
     def trusted(self) -> bool:
         """Whether a sync may treat absence from this dataset as "left the school".
 
-        Only a complete, full read may: a partial or failed dataset, or an incremental
-        one (which holds only what changed), never causes a disable."""
-        return self.status is OutcomeStatus.COMPLETE and not self.incremental
+        Only a proven, full read may: a partial, failed or unverified dataset, or a delta
+        (which holds only what changed), never disables the records it lacks. Records the
+        vendor names as deleted are disabled whatever the read."""
+        return self.status is OutcomeStatus.COMPLETE and not self.delta
+
+    @property
+    def incremental(self) -> bool:
+        """The former name of :attr:`delta`."""
+        return self.delta
 
 
 @define
@@ -68,11 +84,24 @@ class ExtractResult:
     )
     errors: list[RecordError] = field(factory=list, repr=lambda e: f"<{len(e)} errors>")
 
+    #: The school this extract is of (the checkpoint and store key), when known.
+    school: str | None = None
+    #: The model fields this source does not carry ("Student.home_address"...): a sync
+    #: never empties a stored value because such a field came back empty.
+    lacks: frozenset[str] = frozenset()
+    #: Records the vendor named as deleted, per dataset (disabled one by one).
+    deletions: dict[Dataset, list[Deletion]] = field(
+        factory=dict, repr=lambda d: f"<{sum(map(len, d.values()))} deletions>"
+    )
+    #: Per dataset read to its end: where its next incremental read may start. Kept by
+    #: the caller only once this extract has been used (applied, or written out).
+    checkpoints: dict[Dataset, Checkpoint] = field(factory=dict)
+
     @property
     def ok(self) -> bool:
-        """True when every dataset asked for completed."""
+        """True when every dataset asked for was read to its end (complete or unverified)."""
         return all(
-            o.status in (OutcomeStatus.COMPLETE, OutcomeStatus.UNSUPPORTED)
+            o.status.read_to_end or o.status is OutcomeStatus.UNSUPPORTED
             for o in self.outcomes.values()
         )
 
@@ -86,6 +115,8 @@ class ExtractResult:
             by_code[error.code] = by_code.get(error.code, 0) + 1
         return {
             "mis": self.mis,
+            "school": self.school,
+            "lacks": sorted(self.lacks),
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat() if self.finished else None,
             "ok": self.ok,
@@ -95,11 +126,13 @@ class ExtractResult:
                     "records": o.records,
                     "rejected": o.rejected,
                     "message": o.message,
-                    "incremental": o.incremental,
+                    "delta": o.delta,
+                    "deletions": o.deletions,
                 }
                 for d, o in self.outcomes.items()
             },
             "errors": sum(1 for e in self.errors if e.severity is Severity.ERROR),
             "warnings": sum(1 for e in self.errors if e.severity is Severity.WARNING),
             "errors_by_code": dict(sorted(by_code.items())),
+            "checkpoints": {d.value: c.as_dict() for d, c in sorted(self.checkpoints.items())},
         }

@@ -30,6 +30,7 @@ __all__ = [
     "RawFlag",
     "SourceAcademicYear",
     "SourceAddress",
+    "SourceDeletion",
     "SourceEmail",
     "SourceExamResult",
     "SourceGroup",
@@ -170,6 +171,19 @@ class SourceExamResult:
     result_date: RawDate = None
 
 
+@frozen
+class SourceDeletion:
+    """A record the vendor says was deleted: ``record`` is the model class name it would
+    have become ("Student", "StaffMember", "Group", "YearGroup", "AcademicYear") and
+    ``mis_id`` its MIS id; ``group_kind`` is required for a "Group". A plugin yields these
+    in the dataset's stream, typically from a delta read."""
+
+    record: str
+    mis_id: str
+    group_kind: GroupKind | None = None
+    deleted_at: RawDate = None
+
+
 SourceRecord: TypeAlias = (
     SourceAcademicYear
     | SourceYearGroup
@@ -179,6 +193,7 @@ SourceRecord: TypeAlias = (
     | SourceMembership
     | SourcePhoto
     | SourceExamResult
+    | SourceDeletion
 )
 
 

@@ -118,8 +118,8 @@ async def test_an_incremental_extract_never_disables_anyone(tmp_path) -> None:  
     changed = evolve(school, students=school.students[:2])
     since = datetime(2026, 11, 22, tzinfo=UTC)
     delta = await run(ToySimulator(changed), since=since)
-    assert all(o.incremental and not o.trusted for o in delta.outcomes.values())
-    assert delta.summary()["datasets"]["students"]["incremental"] is True
+    assert all(o.delta and not o.trusted for o in delta.outcomes.values())
+    assert delta.summary()["datasets"]["students"]["delta"] is True
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     try:
         store.sync(full)

@@ -115,6 +115,7 @@ class ToySimulator:
                     for r in chunk
                 ],
                 "more": (page + 1) * self.page_size < len(records),
+                "total": len(records),
             }
         )
 
@@ -188,8 +189,13 @@ class ToyPlugin:
             for d in Dataset
         ]
 
-    async def _stream(self, session: ToySession, dataset: Dataset) -> AsyncIterator[Any]:
-        page = 0
+    async def _stream(
+        self, session: ToySession, dataset: Dataset, context: ExtractContext
+    ) -> AsyncIterator[Any]:
+        page = read = 0
+        if context.since is not None:
+            # The toy vendor answers "changes since" with the changed records only.
+            context.read(dataset).delta()
         while True:
             try:
                 body = await session.client.get_json(f"/data/{dataset.value}", {"page": page})
@@ -202,35 +208,38 @@ class ToyPlugin:
                 if self.corrupt and isinstance(record, SourceStudent):
                     empty = () if self.corrupt in ("telephones", "emails", "addresses") else None
                     record = attrs.evolve(record, **{self.corrupt: empty})
+                read += 1
                 yield record
             if not body["more"]:
+                # The envelope's total is the vendor's own count of the whole list.
+                context.read(dataset).counted(dataset.value, read=read, expected=body["total"])
                 return
             page += 1
 
     @hookimpl
     def extract_years(self, session: ToySession, context: ExtractContext) -> AsyncIterator[Any]:
-        return self._stream(session, Dataset.YEARS)
+        return self._stream(session, Dataset.YEARS, context)
 
     @hookimpl
     def extract_staff(self, session: ToySession, context: ExtractContext) -> AsyncIterator[Any]:
-        return self._stream(session, Dataset.STAFF)
+        return self._stream(session, Dataset.STAFF, context)
 
     @hookimpl
     def extract_students(
         self, session: ToySession, context: ExtractContext
     ) -> AsyncIterator[SourceRecord]:
-        return self._stream(session, Dataset.STUDENTS)
+        return self._stream(session, Dataset.STUDENTS, context)
 
     @hookimpl
     def extract_groups(self, session: ToySession, context: ExtractContext) -> AsyncIterator[Any]:
-        return self._stream(session, Dataset.GROUPS)
+        return self._stream(session, Dataset.GROUPS, context)
 
     @hookimpl
     def extract_photos(self, session: ToySession, context: ExtractContext) -> AsyncIterator[Any]:
-        return self._stream(session, Dataset.PHOTOS)
+        return self._stream(session, Dataset.PHOTOS, context)
 
     @hookimpl
     def extract_exam_results(
         self, session: ToySession, context: ExtractContext
     ) -> AsyncIterator[Any]:
-        return self._stream(session, Dataset.EXAM_RESULTS)
+        return self._stream(session, Dataset.EXAM_RESULTS, context)

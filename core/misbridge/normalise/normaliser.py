@@ -10,9 +10,11 @@ import attrs
 
 from misbridge.errors import RecordError, Severity
 from misbridge.model import (
+    DELETABLE,
     AcademicYear,
     Address,
     Dataset,
+    Deletion,
     EmailPreference,
     ExamResult,
     Group,
@@ -42,6 +44,7 @@ from misbridge.result import ModelRecord
 from misbridge.source import (
     SourceAcademicYear,
     SourceAddress,
+    SourceDeletion,
     SourceEmail,
     SourceExamResult,
     SourceGroup,
@@ -58,7 +61,7 @@ from misbridge.validate.labels import record_identity
 
 __all__ = ["Normalised", "Normaliser", "sniff_media_type"]
 
-Normalised = tuple[ModelRecord | None, list[RecordError]]
+Normalised = tuple[ModelRecord | Deletion | None, list[RecordError]]
 
 #: Most distinct date texts a Normaliser remembers (a few hundred KB at most).
 _CACHE_LIMIT = 50_000
@@ -154,6 +157,7 @@ class Normaliser:
             SourceYearGroup: self._year_group,
             SourcePhoto: self._photo,
             SourceExamResult: self._exam_result,
+            SourceDeletion: self._deletion,
         }
 
     def normalise(self, dataset: Dataset | str, record: SourceRecord) -> Normalised:
@@ -457,6 +461,18 @@ class Normaliser:
             end=self._date(r.end, r, dataset, "end", "membership end date", errors),
         )
         return membership, errors
+
+    def _deletion(self, r: SourceDeletion, dataset: str) -> Normalised:
+        mis_id = _strip(r.mis_id)
+        if mis_id is None:
+            return self._no_id(r, dataset, "deleted record")
+        if r.record not in DELETABLE or (r.record == "Group") != (r.group_kind is not None):
+            # A plugin bug, not a data problem: say so loudly rather than guess.
+            raise TypeError(
+                f"a deletion must name one of {sorted(DELETABLE)} (with group_kind for a "
+                f"Group only), not {r.record!r}"
+            )
+        return Deletion(r.record, mis_id, r.group_kind), []
 
     def _required_date(
         self, value: object, r: object, dataset: str, field: str, what: str

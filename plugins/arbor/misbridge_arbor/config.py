@@ -8,6 +8,7 @@ from attrs import frozen
 
 from misbridge.errors import ConfigurationError
 from misbridge.hooktypes import CredentialField, ExtractContext, SettingField
+from misbridge.http import http_settings
 
 __all__ = ["CREDENTIALS", "PARTNER_HOST", "SETTINGS", "ArborConfig"]
 
@@ -17,6 +18,7 @@ PARTNER_HOST = "https://api.uk.arbor.sc"
 #: 2.4; a third-party client sleeps 10, 20, 30 s): back off longer than the shared
 #: defaults, up to about two minutes in all, before a request is given up.
 HTTP_DEFAULTS = {"http_attempts": "8", "http_wait_initial": "1", "http_wait_max": "60"}
+HTTP_SETTINGS = http_settings(attempts=8, wait_initial=1, wait_max=60)
 
 CREDENTIALS = (
     CredentialField("username", "Arbor application username", env="MISBRIDGE_ARBOR_USERNAME"),
@@ -47,12 +49,7 @@ SETTINGS = (
     SettingField("page_size", "GraphQL rows per page (Arbor's maximum is not published)", "500"),
     SettingField("rest_page_size", "REST listing rows per page", "100"),
     SettingField("rest_first_page", "the number of the first REST page (not published)", "1"),
-    SettingField("http_concurrency", "requests in flight at once (Arbor throttles)", "8"),
-    SettingField("http_attempts", "attempts per request on 429, 5xx and network faults", "8"),
-    SettingField("http_wait_max", "longest wait (seconds) between attempts", "60"),
-    SettingField(
-        "http_max_retry_after", "longest Retry-After (seconds) waited before giving up", "900"
-    ),
+    *HTTP_SETTINGS,
     SettingField(
         "eligibility_codes",
         "Arbor eligibility codes of the student flags, as flag=CODE pairs",

@@ -9,7 +9,7 @@ from attrs import frozen
 
 from misbridge.errors import ConfigurationError
 from misbridge.hooktypes import CredentialField, ExtractContext, SettingField
-from misbridge.http import HttpPolicy
+from misbridge.http import HttpPolicy, http_settings
 from misbridge_bromcom.filters import DEFAULT_MAX_TERMS
 from misbridge_bromcom.schema import Mode, Vocabulary, parse_overrides
 
@@ -97,15 +97,7 @@ SETTINGS: tuple[SettingField, ...] = (
         "Overrides for entity and field names Bromcom does not document, as key=name pairs "
         "separated by commas (see docs/plugins/bromcom.md).",
     ),
-    SettingField("http_concurrency", "Requests in flight at once.", default="8"),
-    SettingField(
-        "http_attempts", "Attempts per request on 429, 5xx and network faults.", default="6"
-    ),
-    SettingField(
-        "http_max_retry_after",
-        "Longest Retry-After (seconds) waited before giving up.",
-        default="900",
-    ),
+    *http_settings(),
     SettingField(
         "soap_auth_fault",
         "Regex: a SOAP fault meaning wrong credentials.",

@@ -85,8 +85,13 @@ async def _dataset(
     session: SimsSession, context: ExtractContext, dataset: Dataset
 ) -> AsyncIterator[SourceRecord]:
     for report in reports_for(dataset):
+        read = 0
         async for record in session.source_records(report):
+            read += 1
             yield record
+        # One CommandReporter answer per report, parsed to its closing root element after
+        # the process exited 0: nothing can have been dropped between pages.
+        context.read(dataset).whole_document(session.report_name(report), read=read)
 
 
 def _ours(session: object) -> TypeGuard[SimsSession]:

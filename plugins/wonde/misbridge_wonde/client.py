@@ -26,8 +26,7 @@ from misbridge.errors import (
 from misbridge.hooktypes import ExtractContext, Secret
 from misbridge.http import HttpPolicy, MisHttpClient
 from misbridge.model import Dataset
-from misbridge_wonde import state
-from misbridge_wonde.paging import Lister
+from misbridge_wonde.paging import Lister, Tally
 from misbridge_wonde.schema import DEFAULT_BASE_URL, WONDE_HOSTS
 from misbridge_wonde.settings import WondeSettings
 
@@ -41,6 +40,14 @@ COUNTED = ("students", "employees", "groups", "classes")
 #: How far before the extract's start the next incremental extract looks back, so that a
 #: change made while this extract ran (or a small clock difference) is never missed.
 OVERLAP = timedelta(minutes=5)
+
+#: Wonde's deletion ``type`` -> the model record it names (and, for groups, the kind).
+DELETED_TYPES: dict[str, tuple[Dataset, str, str | None]] = {
+    "student": (Dataset.STUDENTS, "Student", None),
+    "employee": (Dataset.STAFF, "StaffMember", None),
+    "group": (Dataset.GROUPS, "Group", None),
+    "class": (Dataset.GROUPS, "Group", "class"),
+}
 
 
 def _client(
@@ -112,20 +119,21 @@ class WondeSession:
         self.school = school
         self.started = datetime.now(UTC)
         self._counts: asyncio.Task[dict[str, int | None]] | None = None
-        self._running: set[Dataset] = set()
-        self._done: set[Dataset] = set()
-        self._failed: set[Dataset] = set()
-        self._since = state.read(settings.school_id) if settings.incremental else {}
+        self._deleted: asyncio.Task[list[Mapping[str, Any]]] | None = None
 
     @property
     def requests_sent(self) -> int:
         return sum(c.requests_sent for c in self.clients)
 
     def since(self, dataset: Dataset) -> datetime | None:
-        """Only changes after this (``--since``, else the last successful extract)."""
+        """Only changes after this (``--since``, else, with ``incremental=auto``, where
+        the last read of the dataset that a sync used ended)."""
         if self.context.since is not None:
             return self.context.since
-        return self._since.get(dataset.value)
+        if not self.settings.incremental:
+            return None
+        mark = self.context.checkpoint(dataset)
+        return mark.at if mark is not None else None
 
     async def counts(self) -> dict[str, int | None]:
         """Every counted list's size, from one shared ``/counts`` request."""
@@ -134,24 +142,29 @@ class WondeSession:
         return await asyncio.shield(self._counts)
 
     async def report_total(self, path: str, dataset: Dataset) -> None:
-        """Give the progress display a list's size when it is known anyway (parallel
-        paging reads the counts; the other modes do not spend a request on it)."""
-        if self.settings.paging == "parallel" and self.since(dataset) is None:
+        """Give the progress display a list's size (a full read asks for the counts
+        anyway, to check what it read against them)."""
+        if self.since(dataset) is None:
             total = (await self.counts()).get(path)
             if total is not None:
                 self.context.report_total(dataset, total)
 
-    async def _read_counts(self) -> dict[str, int | None]:
+    async def recount(self, path: str) -> int | None:
+        """The list's count asked for again: a school that gained or lost a pupil while
+        it was read has a new count, which the read must then match."""
+        return (await self._read_counts((path,))).get(path)
+
+    async def _read_counts(self, names: Sequence[str] = COUNTED) -> dict[str, int | None]:
         url = self.lister.url(f"schools/{self.settings.school_id}/counts")
         try:
-            body = await self.lister.http.get_json(url, params={"include": ",".join(COUNTED)})
+            body = await self.lister.http.get_json(url, params={"include": ",".join(names)})
         except SourceError as exc:
             # Without counts the lists are still read, one page after another.
             log.info("wonde.counts_unavailable", error=type(exc).__name__)
-            return dict.fromkeys(COUNTED)
+            return dict.fromkeys(names)
         data = body.get("data") if isinstance(body, Mapping) else None
         found: dict[str, int | None] = {}
-        for name in COUNTED:
+        for name in names:
             entry = data.get(name) if isinstance(data, Mapping) else None
             inner = entry.get("data") if isinstance(entry, Mapping) else None
             count = inner.get("count") if isinstance(inner, Mapping) else None
@@ -161,25 +174,30 @@ class WondeSession:
     async def records(
         self, path: str, include: Sequence[str], dataset: Dataset
     ) -> AsyncIterator[list[Mapping[str, Any]]]:
-        """Every record of a school list, a page at a time, in the configured paging mode."""
+        """Every record of a school list, a page at a time, in the configured paging mode,
+        then checked against Wonde's own count of the list (``/counts``): a read shorter
+        than the count makes the dataset partial, never complete."""
         since = self.since(dataset)
         extra: dict[str, str] = {}
         mode = self.settings.paging
         count: int | None = None
+        report = self.context.read(dataset)
         if since is not None:
-            moment = since.astimezone(UTC) if since.tzinfo else since
-            extra["updated_after"] = moment.strftime("%Y-%m-%d %H:%M:%S")
+            report.delta()
+            extra["updated_after"] = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
             # Counts are of the whole list, not of the changes: read changes by cursor.
             mode = "cursor" if mode == "parallel" else mode
-        elif mode == "parallel" and path in COUNTED:
+        elif path in COUNTED:
             count = (await self.counts()).get(path)
+        tally = Tally()
         try:
             async for batch in self.lister.batches(
                 f"schools/{self.settings.school_id}/{path}",
                 include=include,
                 extra=extra,
                 mode=mode,
-                count=count,
+                count=count if mode == "parallel" else None,
+                tally=tally,
             ):
                 yield batch
         except PermissionDeniedError:
@@ -191,6 +209,30 @@ class WondeSession:
                 mis="wonde",
                 dataset=dataset.value,
             ) from None
+        expected = tally.total if since is not None or count is None else count
+        if since is None and count is not None and tally.read != count:
+            expected = await self.recount(path)
+        if expected is None:
+            report.uncounted(path, read=tally.read)
+        else:
+            report.counted(path, read=tally.read, expected=expected)
+
+    async def deleted(self, dataset: Dataset) -> list[Mapping[str, Any]]:
+        """The deletions of ``dataset``'s records since its delta read began (read once
+        per extract, shared by every dataset)."""
+        since = self.since(dataset)
+        if since is None:
+            return []
+        if self._deleted is None:
+            earliest = min((s for d in Dataset if (s := self.since(d)) is not None), default=since)
+            self._deleted = asyncio.ensure_future(self._read_deletions(earliest))
+        rows = await asyncio.shield(self._deleted)
+        return [
+            row for row in rows if DELETED_TYPES.get(str(row.get("type")), (None,))[0] is dataset
+        ]
+
+    async def _read_deletions(self, since: datetime) -> list[Mapping[str, Any]]:
+        return [row async for batch in self.deletions(since) for row in batch]
 
     async def deletions(self, since: datetime | None) -> AsyncIterator[list[Mapping[str, Any]]]:
         """Records Wonde reports deleted (``/deletions``), after ``since`` if given."""
@@ -204,29 +246,17 @@ class WondeSession:
             yield batch
 
     async def tracked(self, dataset: Dataset, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        """``stream``, noting whether the dataset was read to its end."""
-        self._running.add(dataset)
-        try:
-            async for item in stream:
-                yield item
-        except BaseException:
-            self._failed.add(dataset)
-            raise
-        self._done.add(dataset)
-
-    def succeeded(self) -> bool:
-        return bool(self._done) and not self._failed and self._running == self._done
+        """``stream``; once it was read to its end, with ``incremental=auto``, the
+        checkpoint the next read of the dataset starts from (the core keeps it only
+        if this read is used)."""
+        async for item in stream:
+            yield item
+        if self.settings.incremental:
+            self.context.read(dataset).advance(self.started - OVERLAP)
 
     async def aclose(self) -> None:
-        try:
-            if self.settings.incremental and self.succeeded():
-                state.write(self.settings.school_id, self.started - OVERLAP, sorted(self._done))
-        except OSError as exc:
-            # The extract itself succeeded; without the mark the next run is a full one.
-            log.warning("wonde.state_not_saved", error=type(exc).__name__)
-        finally:
-            for client in self.clients:
-                await client.aclose()
+        for client in self.clients:
+            await client.aclose()
 
 
 async def open_session(context: ExtractContext) -> WondeSession:

@@ -16,6 +16,7 @@ import structlog
 
 from misbridge.model import Dataset, GroupKind, Role
 from misbridge.source import (
+    SourceDeletion,
     SourceGroup,
     SourceMembership,
     SourcePhoto,
@@ -24,7 +25,7 @@ from misbridge.source import (
     SourceYearGroup,
 )
 from misbridge_wonde import mapping
-from misbridge_wonde.client import WondeSession
+from misbridge_wonde.client import DELETED_TYPES, WondeSession
 
 __all__ = [
     "MEMBER_INCLUDES",
@@ -87,6 +88,19 @@ class _Failure:
         self.error = error
 
 
+async def deletions(session: WondeSession, dataset: Dataset) -> AsyncIterator[SourceDeletion]:
+    """In a delta read, the records of ``dataset`` Wonde lists as deleted since then: the
+    only records a delta may disable (``/deletions``)."""
+    for row in await session.deleted(dataset):
+        _, record, kind = DELETED_TYPES[str(row.get("type"))]
+        yield SourceDeletion(
+            record,
+            str(row.get("id") or ""),
+            GroupKind(kind) if kind else None,
+            row.get("deleted_at"),
+        )
+
+
 async def years(session: WondeSession) -> AsyncIterator[SourceYearGroup]:
     # Wonde has no academic-year list; year groups are groups of the year type.
     kinds = session.settings.names.group_kinds()
@@ -96,7 +110,7 @@ async def years(session: WondeSession) -> AsyncIterator[SourceYearGroup]:
                 yield mapping.year_group(obj)
 
 
-async def staff(session: WondeSession) -> AsyncIterator[SourceStaff]:
+async def staff(session: WondeSession) -> AsyncIterator[SourceStaff | SourceDeletion]:
     names = session.settings.names
     keep_former = session.settings.include_former_staff
     left = 0
@@ -109,14 +123,18 @@ async def staff(session: WondeSession) -> AsyncIterator[SourceStaff]:
                 left += 1
     if left:
         log.info("wonde.former_staff_skipped", count=left)
+    async for deleted in deletions(session, Dataset.STAFF):
+        yield deleted
 
 
-async def students(session: WondeSession) -> AsyncIterator[SourceStudent]:
+async def students(session: WondeSession) -> AsyncIterator[SourceStudent | SourceDeletion]:
     names = session.settings.names
     await session.report_total("students", Dataset.STUDENTS)
     async for batch in session.records("students", STUDENT_INCLUDES, Dataset.STUDENTS):
         for obj in batch:
             yield mapping.student(obj, names)
+    async for deleted in deletions(session, Dataset.STUDENTS):
+        yield deleted
 
 
 Batch = list[SourceGroup | SourceMembership]
@@ -154,7 +172,9 @@ async def _memberships(session: WondeSession, path: str, role: Role) -> AsyncIte
         yield [m for obj in batch for m in mapping.memberships(obj, role, kinds)]
 
 
-async def groups(session: WondeSession) -> AsyncIterator[SourceGroup | SourceMembership]:
+async def groups(
+    session: WondeSession,
+) -> AsyncIterator[SourceGroup | SourceMembership | SourceDeletion]:
     async for batch in merge(
         _plain_groups(session),
         _classes(session),
@@ -163,6 +183,8 @@ async def groups(session: WondeSession) -> AsyncIterator[SourceGroup | SourceMem
     ):
         for record in batch:
             yield record
+    async for deleted in deletions(session, Dataset.GROUPS):
+        yield deleted
 
 
 async def _photos_of(

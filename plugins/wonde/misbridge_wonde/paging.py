@@ -27,11 +27,27 @@ import structlog
 from misbridge.errors import SourceFormatError
 from misbridge.http import MisHttpClient
 
-__all__ = ["Lister", "Page", "parse_page"]
+__all__ = ["Lister", "Page", "Tally", "parse_page"]
 
 log = structlog.get_logger()
 
 Page = tuple[list[Mapping[str, Any]], Mapping[str, Any]]
+
+
+class Tally:
+    """How many distinct records one list gave, and the total its pages claimed, if any
+    (``meta.pagination.total`` is not documented by Wonde, but is used where sent)."""
+
+    __slots__ = ("read", "total")
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.total: int | None = None
+
+    def note(self, pagination: Mapping[str, Any]) -> None:
+        total = pagination.get("total")
+        if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+            self.total = total
 
 
 def parse_page(body: Any, url: httpx.URL) -> Page:
@@ -119,19 +135,27 @@ class Lister:
             params["per_page"] = str(self.per_page)
         return params
 
-    async def get_page(self, url: httpx.URL, params: Mapping[str, str] | None = None) -> Page:
+    async def get_page(
+        self,
+        url: httpx.URL,
+        params: Mapping[str, str] | None = None,
+        tally: Tally | None = None,
+    ) -> Page:
         body = await self.http.get_json(url, params=params)
         request_url = url.copy_merge_params(params) if params else url
-        return parse_page(body, request_url)
+        page = parse_page(body, request_url)
+        if tally is not None:
+            tally.note(page[1])
+        return page
 
     async def follow(
-        self, url: httpx.URL, params: Mapping[str, str] | None
+        self, url: httpx.URL, params: Mapping[str, str] | None, tally: Tally | None = None
     ) -> AsyncIterator[list[Mapping[str, Any]]]:
         """One page after another along ``next`` (follow-next and cursor modes)."""
         seen: set[str] = set()
         current: httpx.URL | None = url.copy_merge_params(params) if params else url
         while current is not None:
-            records, pagination = await self.get_page(current)
+            records, pagination = await self.get_page(current, tally=tally)
             yield records
             current = _next_url(pagination, current, seen)
 
@@ -143,21 +167,22 @@ class Lister:
         extra: Mapping[str, str] | None = None,
         mode: str = "follow-next",
         count: int | None = None,
+        tally: Tally | None = None,
     ) -> AsyncIterator[list[Mapping[str, Any]]]:
         """Every page of one list, as the mode says (see the module docstring)."""
         url = self.url(path)
         params = self.params(include, extra or {})
         if mode == "parallel" and count is not None:
-            async for page in self._parallel(url, params, count):
+            async for page in self._parallel(url, params, count, tally):
                 yield page
             return
         if mode in ("cursor", "parallel"):
             params["cursor"] = "true"
-        async for page in self.follow(url, params):
+        async for page in self.follow(url, params, tally):
             yield page
 
     async def _parallel(
-        self, url: httpx.URL, params: dict[str, str], count: int
+        self, url: httpx.URL, params: dict[str, str], count: int, tally: Tally | None
     ) -> AsyncIterator[list[Mapping[str, Any]]]:
         per_page = self.per_page or 50
         planned = max(1, math.ceil(count / per_page))
@@ -170,7 +195,7 @@ class Lister:
             while started < min(planned, last):
                 started += 1
                 query = {**params, "page": str(started)}
-                tasks[started] = asyncio.create_task(self.get_page(url, query))
+                tasks[started] = asyncio.create_task(self.get_page(url, query, tally))
 
         try:
             number = 1
@@ -190,7 +215,7 @@ class Lister:
                 last = url.copy_merge_params({**params, "page": str(planned)})
                 nxt = _next_url(pagination, last, set())
                 if nxt is not None:
-                    async for page in self.follow(nxt, None):
+                    async for page in self.follow(nxt, None, tally):
                         yield page
         finally:
             for task in tasks.values():
@@ -205,10 +230,13 @@ class Lister:
         extra: Mapping[str, str] | None = None,
         mode: str = "follow-next",
         count: int | None = None,
+        tally: Tally | None = None,
     ) -> AsyncIterator[list[Mapping[str, Any]]]:
-        """Every record of one list, once each, a page at a time, checked against the
-        count when there is one (see the module docstring)."""
+        """Every record of one list, once each, a page at a time; in parallel mode a read
+        short of ``count`` is read again by cursor (see the module docstring). ``tally``
+        counts the distinct records given, for the caller's check against the total."""
         seen: set[str] = set()
+        tally = tally if tally is not None else Tally()
 
         def fresh(page: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             kept = []
@@ -216,16 +244,22 @@ class Lister:
                 key = record.get("id")
                 if key is None or key == "":
                     kept.append(record)  # no id: passed on for the normaliser to report
+                    tally.read += 1
                 elif (key := str(key)) not in seen:
                     seen.add(key)
                     kept.append(record)
+                    tally.read += 1
             return kept
 
-        async for page in self.pages(path, include=include, extra=extra, mode=mode, count=count):
+        async for page in self.pages(
+            path, include=include, extra=extra, mode=mode, count=count, tally=tally
+        ):
             yield fresh(page)
         if mode == "parallel" and count is not None and len(seen) < count:
             log.info("wonde.reconcile", path=path, counted=count, read=len(seen))
-            async for page in self.pages(path, include=include, extra=extra, mode="cursor"):
+            async for page in self.pages(
+                path, include=include, extra=extra, mode="cursor", tally=tally
+            ):
                 yield fresh(page)
 
     async def records(self, path: str, **options: Any) -> AsyncIterator[Mapping[str, Any]]:

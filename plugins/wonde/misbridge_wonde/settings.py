@@ -9,6 +9,7 @@ from attrs import frozen
 
 from misbridge.errors import ConfigurationError
 from misbridge.hooktypes import CredentialField, ExtractContext, SettingField
+from misbridge.http import http_settings
 from misbridge_wonde.schema import DEFAULT_BASE_URL, WireNames
 
 __all__ = ["CREDENTIALS", "PAGING_MODES", "SETTINGS", "WondeSettings"]
@@ -57,13 +58,8 @@ SETTINGS = (
         "yes: also extract employees whose employment Wonde marks as ended",
         default="no",
     ),
-    # The shared HTTP client's limits (misbridge.http.HttpPolicy); unset means its default.
-    SettingField("http_concurrency", "requests in flight at once (default 8)"),
-    SettingField("http_attempts", "attempts per request on 429, 5xx and faults (default 6)"),
-    SettingField(
-        "http_max_retry_after", "longest Retry-After wait in seconds before failing (900)"
-    ),
-    SettingField("http_request_deadline", "seconds one whole request may take (default 120)"),
+    # The shared HTTP client's limits (misbridge.http.HttpPolicy).
+    *http_settings(),
 )
 
 

@@ -46,6 +46,6 @@ def test_extract_writes_the_school(tmp_path: Path) -> None:
     assert code in (0, 1), output  # the messy pupils are reported as record errors
     summary = json.loads((out / "summary.json").read_text())
     students = summary["datasets"][Dataset.STUDENTS.value]
-    assert students["status"] == "complete"
+    assert students["status"] == "unverified"  # Arbor gives no totals to check a read
     assert students["records"] + students["rejected"] == len(school.students)
     assert sim.api_key not in output

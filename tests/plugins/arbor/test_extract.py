@@ -80,7 +80,7 @@ def test_a_dataset_that_keeps_failing_fails_alone() -> None:
     result = _extract(sim, datasets=[Dataset.STAFF, Dataset.PHOTOS], http_attempts="2")
     assert result.outcomes[Dataset.PHOTOS].status is OutcomeStatus.FAILED
     assert "HTTP 503" in (result.outcomes[Dataset.PHOTOS].message or "")
-    assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.COMPLETE
+    assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.UNVERIFIED
 
 
 def test_wrong_credentials_say_what_to_check_without_the_key() -> None:
@@ -139,7 +139,7 @@ def test_a_field_the_app_may_not_read_is_named() -> None:
     result = _extract(sim)
     assert result.outcomes[Dataset.STUDENTS].status is OutcomeStatus.FAILED
     assert "Student.upn" in (result.outcomes[Dataset.STUDENTS].message or "")
-    assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.COMPLETE
+    assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.UNVERIFIED
 
 
 def test_denied_photos_are_named_by_the_pre_flight() -> None:
@@ -154,7 +154,7 @@ def test_rest_mode_names_the_resource_it_may_not_read() -> None:
     result = _extract(sim, datasets=[Dataset.STAFF, Dataset.YEARS], read_mode="rest")
     assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.FAILED
     assert "/rest-v2/staff" in (result.outcomes[Dataset.STAFF].message or "")
-    assert result.outcomes[Dataset.YEARS].status is OutcomeStatus.COMPLETE
+    assert result.outcomes[Dataset.YEARS].status is OutcomeStatus.UNVERIFIED
 
 
 def test_rest_mode_costs_one_request_per_object() -> None:
@@ -251,7 +251,7 @@ def test_a_refused_credentials_probe_resource_fails_only_its_dataset() -> None:
     result = _extract(sim, datasets=[Dataset.YEARS, Dataset.STAFF])
     assert result.outcomes[Dataset.YEARS].status is OutcomeStatus.FAILED
     assert "AcademicYear" in (result.outcomes[Dataset.YEARS].message or "")
-    assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.COMPLETE
+    assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.UNVERIFIED
 
 
 def test_a_path_setting_the_school_does_not_have_is_refused_not_guessed() -> None:

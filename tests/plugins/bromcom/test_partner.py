@@ -87,7 +87,7 @@ async def test_an_unsuccessful_envelope_fails_the_dataset(
     result = await run(sim, datasets=[Dataset.STAFF, Dataset.STUDENTS])
     assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.FAILED
     assert "Staff" in (result.outcomes[Dataset.STAFF].message or "")
-    assert result.outcomes[Dataset.STUDENTS].status is OutcomeStatus.COMPLETE
+    assert result.outcomes[Dataset.STUDENTS].status is OutcomeStatus.UNVERIFIED
 
 
 async def test_an_entity_not_granted_is_named_with_where_to_tick_it(
@@ -99,7 +99,7 @@ async def test_an_entity_not_granted_is_named_with_where_to_tick_it(
     assert outcome.status is OutcomeStatus.FAILED
     assert "'Staff'" in (outcome.message or "")
     assert "Third Party Access Permissions" in (outcome.message or "")
-    assert result.outcomes[Dataset.GROUPS].status is OutcomeStatus.COMPLETE
+    assert result.outcomes[Dataset.GROUPS].status is OutcomeStatus.UNVERIFIED
     # Photos need the staff list for the staff's photo ids.
     assert result.outcomes[Dataset.PHOTOS].status is not OutcomeStatus.COMPLETE
 

@@ -26,7 +26,7 @@ PAGES = 4  # 40 students, 10 a page
 MODES = {
     # mode: (settings, requests an undisturbed extract makes)
     "parallel": ({"paging": "parallel", "per_page": "10"}, 1 + 1 + PAGES),  # school, counts
-    "follow-next": ({"paging": "follow-next", "per_page": "10"}, 1 + PAGES),
+    "follow-next": ({"paging": "follow-next", "per_page": "10"}, 1 + 1 + PAGES),  # and counts
 }
 POSITIONS = {"first": 1, "middle": 2, "last": PAGES}
 
@@ -132,8 +132,9 @@ async def test_fault_at_each_page(
         # Bounded: never more than the attempts allowed, whatever the fault.
         assert sim.requests <= undisturbed + case.extra_requests
         if mode == "follow-next":
-            # One page after another stops at the failing page.
-            assert sim.requests == 1 + page + case.extra_requests
+            # One page after another stops at the failing page (after the school and
+            # the counts).
+            assert sim.requests == 1 + 1 + page + case.extra_requests
 
 
 async def test_retry_after_seconds_is_honoured(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from misbridge.plugins import Plugins
 from misbridge.result import OutcomeStatus
 from misbridge.simulation import Fault, asgi_transport
 from misbridge.source import SourceSchool
-from misbridge_wonde import state
 from misbridge_wonde.client import open_session
 from misbridge_wonde.permissions import check
 from misbridge_wonde.simulator import WondeSimulator, simulate
@@ -251,44 +249,65 @@ async def test_a_missing_property_scope_leaves_the_field_empty(
 
 # -- incremental extracts ---------------------------------------------------------------------
 async def test_incremental_extract_asks_only_for_changes(
-    small_school: SourceSchool, plugins: Plugins, _isolated_home: Path
+    small_school: SourceSchool, plugins: Plugins
 ) -> None:
     sim = simulate(small_school)
     auto = {"incremental": "auto"}
     first = await run_extract(sim, plugins, settings=auto)
     assert len(first.of(Dataset.STUDENTS)) == 38
-    marks = state.read("SCH4321")
-    assert set(marks) == {"students"}
-    assert marks["students"] <= datetime.now(UTC) - timedelta(minutes=4)  # with the overlap
+    assert first.outcomes[Dataset.STUDENTS].status is OutcomeStatus.COMPLETE
+    assert set(first.checkpoints) == {Dataset.STUDENTS}
+    mark = first.checkpoints[Dataset.STUDENTS].at
+    assert mark <= datetime.now(UTC) - timedelta(minutes=4)  # with the overlap
 
     sim.touch("students", "10005", datetime.now(UTC) + timedelta(minutes=1))
     recorder = transport_of(sim)
-    second = await run_extract(sim, plugins, settings=auto, transport=recorder)
+    second = await run_extract(
+        sim, plugins, settings=auto, transport=recorder, checkpoints=first.checkpoints
+    )
     assert ids(second) == ["10005"]
+    outcome = second.outcomes[Dataset.STUDENTS]
+    assert outcome.delta and not outcome.trusted  # the plugin says so, not --since
     listed = [r for r in recorder.requests if r.url.path.endswith("/students")]
     assert all("updated_after" in r.url.params for r in listed)
     assert all(r.url.params.get("cursor") for r in listed)  # counts do not apply to changes
 
 
-async def test_state_does_not_move_when_a_dataset_fails(
-    small_school: SourceSchool, plugins: Plugins, _isolated_home: Path
+async def test_a_delta_names_the_deleted_records(
+    small_school: SourceSchool, plugins: Plugins
+) -> None:
+    sim = simulate(small_school)
+    auto = {"incremental": "auto"}
+    first = await run_extract(sim, plugins, settings=auto)
+    sim.delete("students", "10006", datetime.now(UTC) + timedelta(minutes=1))
+    second = await run_extract(sim, plugins, settings=auto, checkpoints=first.checkpoints)
+    (deleted,) = second.deletions[Dataset.STUDENTS]
+    assert (deleted.record, deleted.mis_id) == ("Student", "10006")
+    assert second.outcomes[Dataset.STUDENTS].deletions == 1
+    assert second.outcomes[Dataset.STUDENTS].records == 0  # no student changed
+
+
+async def test_no_checkpoint_for_a_dataset_that_failed(
+    small_school: SourceSchool, plugins: Plugins
 ) -> None:
     sim = simulate(small_school, faults=[Fault("status", match="/employees", status=503, times=9)])
     result = await run_extract(
         sim, plugins, settings={"incremental": "auto"}, datasets=(Dataset.STUDENTS, Dataset.STAFF)
     )
     assert result.outcomes[Dataset.STUDENTS].status is OutcomeStatus.COMPLETE
-    assert not state.path_for("SCH4321").exists()
+    assert result.outcomes[Dataset.STAFF].status is OutcomeStatus.FAILED
+    assert set(result.checkpoints) == {Dataset.STUDENTS}
 
 
-async def test_since_overrides_the_state_and_incremental_off_writes_none(
-    small_school: SourceSchool, plugins: Plugins, _isolated_home: Path
+async def test_since_overrides_the_checkpoint_and_incremental_off_records_none(
+    small_school: SourceSchool, plugins: Plugins
 ) -> None:
     sim = simulate(small_school)
     sim.touch("students", "10002", datetime(2026, 10, 5, tzinfo=UTC))
     result = await run_extract(sim, plugins, since=datetime(2026, 10, 1, tzinfo=UTC))
     assert ids(result) == ["10002"]
-    assert not state.path_for("SCH4321").exists()
+    assert result.outcomes[Dataset.STUDENTS].delta
+    assert result.checkpoints == {}
 
 
 async def test_deletions_are_listed(small_school: SourceSchool) -> None:
@@ -305,15 +324,6 @@ async def test_deletions_are_listed(small_school: SourceSchool) -> None:
         await session.aclose()
     assert [d["id"] for d in everything] == ["10006", "C7Ma1"]
     assert [d["id"] for d in later] == ["C7Ma1"]
-
-
-def test_a_damaged_state_file_costs_only_a_full_extract(_isolated_home: Path) -> None:
-    path = state.path_for("SCH4321")
-    path.parent.mkdir(parents=True)
-    path.write_text("{not json", encoding="utf-8")
-    assert state.read("SCH4321") == {}
-    state.write("SCH4321", datetime(2026, 9, 1, tzinfo=UTC), [Dataset.STAFF])
-    assert state.read("SCH4321") == {"staff": datetime(2026, 9, 1, tzinfo=UTC)}
 
 
 # -- concurrency --------------------------------------------------------------------------------
@@ -365,17 +375,8 @@ async def test_follow_next_reads_one_page_at_a_time(
         datasets=(Dataset.STUDENTS, Dataset.STAFF),
     )
     assert result.ok and counter.most == 1
-    assert sim.requests == 1 + 8 + 1  # the school, 40 students in 8 pages, 5 staff in 1
-
-
-async def test_an_unwritable_state_folder_does_not_fail_the_extract(
-    small_school: SourceSchool, plugins: Plugins, _isolated_home: Path
-) -> None:
-    _isolated_home.mkdir(parents=True)
-    (_isolated_home / "state").write_text("a file where the folder should be", encoding="utf-8")
-    result = await run_extract(simulate(small_school), plugins, settings={"incremental": "auto"})
-    assert result.ok
-    assert state.read("SCH4321") == {}
+    # the school, the counts (to check the lists against), 40 students in 8 pages, 5 staff in 1
+    assert sim.requests == 1 + 1 + 8 + 1
 
 
 @pytest.mark.parametrize(
