@@ -22,6 +22,7 @@ from typing import IO, Any
 from misbridge.convert import from_plain, to_plain, type_named
 from misbridge.errors import RecordError
 from misbridge.model import Dataset, Deletion
+from misbridge.reads import Checkpoint
 from misbridge.result import DatasetOutcome, ExtractResult, ModelRecord, OutcomeStatus
 
 __all__ = ["JsonlSink", "read_extract", "write_extract_files"]
@@ -93,6 +94,12 @@ def read_extract(folder: Path) -> ExtractResult:
         mis=summary["mis"],
         started=datetime.fromisoformat(summary["started"]),
         finished=datetime.fromisoformat(summary["finished"]) if summary.get("finished") else None,
+        school=summary.get("school"),
+        lacks=frozenset(summary.get("lacks", ())),
+        checkpoints={
+            Dataset(name): Checkpoint.from_dict(mark)
+            for name, mark in (summary.get("checkpoints") or {}).items()
+        },
     )
     for name, data in summary["datasets"].items():
         dataset = Dataset(name)
@@ -102,13 +109,18 @@ def read_extract(folder: Path) -> ExtractResult:
             data.get("records", 0),
             data.get("rejected", 0),
             data.get("message"),
-            data.get("incremental", False),
+            # Extract folders written before 0.2 called a delta "incremental".
+            delta=data.get("delta", data.get("incremental", False)),
+            deletions=data.get("deletions", 0),
         )
         path = folder / f"{name}.jsonl"
         if path.exists():
-            result.records[dataset] = [
-                from_plain(line["record"], type_named(line["type"])) for line in _lines(path)
-            ]
+            for line in _lines(path):
+                record: Any = from_plain(line["record"], type_named(line["type"]))
+                if isinstance(record, Deletion):
+                    result.deletions.setdefault(dataset, []).append(record)
+                else:
+                    result.records.setdefault(dataset, []).append(record)
     errors_path = folder / "errors.jsonl"
     if errors_path.exists():
         result.errors = [RecordError.from_dict(line) for line in _lines(errors_path)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,14 @@ from misbridge.store import schema
 from misbridge.store.kinds import KINDS, KINDS_BY_NAME, Kind
 from misbridge.store.plan import Plan, Update
 
-__all__ = ["apply_plan", "check_base", "record_run", "save_plan"]
+__all__ = [
+    "apply_plan",
+    "check_base",
+    "record_ledger",
+    "record_run",
+    "save_checkpoints",
+    "save_plan",
+]
 
 _REF_COLUMNS = ("group_id", "person_id", "student_id")
 
@@ -262,3 +269,81 @@ def record_run(
     ]
     _run(conn, schema.run_error.insert(), rows)
     return run_id
+
+
+def record_ledger(conn: sa.Connection, plan: Plan, *, approved: bool, now: datetime) -> None:
+    """What this plan disabled and re-enabled, per kind, for the cumulative guard. An
+    approved plan gets an entry for every kind: the next window starts after it."""
+    disabled: dict[str, int] = {}
+    reenabled: dict[str, int] = {}
+    for dplan in plan.datasets.values():
+        for change in dplan.disables:
+            disabled[change.kind] = disabled.get(change.kind, 0) + 1
+        for change in dplan.reenables:
+            reenabled[change.kind] = reenabled.get(change.kind, 0) + 1
+    kinds = set(disabled) | set(reenabled)
+    if approved:
+        kinds |= {k.name for k in KINDS}
+    if not kinds:
+        return
+    active = _active_before(conn, plan, kinds, disabled, reenabled)
+    rows = [
+        {
+            "applied_at": now,
+            "as_of": plan.as_of,
+            "plan_hash": plan.hash,
+            "kind": kind,
+            "disabled": disabled.get(kind, 0),
+            "reenabled": reenabled.get(kind, 0),
+            "active_before": active[kind],
+            "approved": approved,
+        }
+        for kind in sorted(kinds)
+    ]
+    _run(conn, schema.guard_ledger.insert(), rows)
+
+
+def _active_before(
+    conn: sa.Connection,
+    plan: Plan,
+    kinds: set[str],
+    disabled: dict[str, int],
+    reenabled: dict[str, int],
+) -> dict[str, int]:
+    # Counted after the writes, in the same transaction: undo this plan's own changes.
+    created: dict[str, int] = {}
+    for dplan in plan.datasets.values():
+        for create in dplan.creates:
+            if create.enabled:
+                created[create.kind] = created.get(create.kind, 0) + 1
+    found = {}
+    for kind in kinds:
+        table = KINDS_BY_NAME[kind].table
+        now_active = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(table.c.enabled.is_(True), table.c.purged_at.is_(None))
+        ).scalar_one()
+        found[kind] = (
+            int(now_active) + disabled.get(kind, 0) - reenabled.get(kind, 0) - created.get(kind, 0)
+        )
+    return found
+
+
+def save_checkpoints(conn: sa.Connection, plan: Plan, now: datetime) -> None:
+    """Keep where each dataset's read ended, now that the sync that used it is applied."""
+    table = schema.checkpoint
+    for dataset, mark in sorted(plan.checkpoints.items()):
+        key = (
+            (table.c.school == plan.school)
+            & (table.c.mis == plan.mis)
+            & (table.c.dataset == dataset.value)
+        )
+        at = mark.at.astimezone(UTC).replace(tzinfo=None)  # stored as naive UTC
+        values = {"at": at, "mark": mark.mark, "updated_at": now}
+        if conn.execute(table.update().where(key).values(values)).rowcount == 0:
+            conn.execute(
+                table.insert().values(
+                    school=plan.school, mis=plan.mis, dataset=dataset.value, **values
+                )
+            )

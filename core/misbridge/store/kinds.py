@@ -50,6 +50,7 @@ __all__ = [
     "digest_getter",
     "digest_of",
     "fold",
+    "fold_accents",
     "has_nul",
     "key_text",
 ]
@@ -64,6 +65,15 @@ def fold(text: object) -> str | None:
         return None
     folded = " ".join(unicodedata.normalize("NFC", text).casefold().split())
     return folded or None
+
+
+def fold_accents(text: object) -> str | None:
+    """:func:`fold`, with accents dropped too ("Zoë" and "Zoe" are one name): how staff
+    names are compared between two MIS, one of which may not keep accents."""
+    if not isinstance(text, str):
+        return None
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return fold(bare)
 
 
 _SCALARS = frozenset({str, bool, int, float, type(None), date})
@@ -260,10 +270,18 @@ def _student_keys(v: Values) -> list[tuple[str, tuple[Any, ...]]]:
 
 
 def _staff_keys(v: Values) -> list[tuple[str, tuple[Any, ...]]]:
-    forename, surname = fold(v.get("forename")), fold(v.get("surname"))
+    # Staff match by name, as a switched MIS's staff must (the title is not part of it);
+    # the work email and then the staff code only break a tie between namesakes.
+    forename, surname = fold_accents(v.get("forename")), fold_accents(v.get("surname"))
     if not (forename and surname):
         return []
-    return [("name and work email", (forename, surname, fold(v.get("work_email"))))]
+    keys: list[tuple[str, tuple[Any, ...]]] = [("name", (forename, surname))]
+    email, code = fold(v.get("work_email")), fold(v.get("staff_code"))
+    if email:
+        keys.append(("work email", (forename, surname, email)))
+    if code:
+        keys.append(("staff code", (forename, surname, code)))
+    return keys
 
 
 def _name_key(v: Values) -> list[tuple[str, tuple[Any, ...]]]:
@@ -277,7 +295,7 @@ def _year_group_keys(v: Values) -> list[tuple[str, tuple[Any, ...]]]:
 
 
 def _group_keys(v: Values) -> list[tuple[str, tuple[Any, ...]]]:
-    name = fold(v.get("name"))
+    name = fold_accents(v.get("name"))
     return [("name", (v.get("kind"), name))] if name else []
 
 
@@ -341,9 +359,10 @@ KINDS: tuple[Kind, ...] = (
         Dataset.GROUPS,
         Membership,
         schema.membership,
+        # A membership is a person in a group in a role: its dates are data, so that a
+        # source that carries none (Wonde) neither ends nor restarts a dated one.
         (("start", "start_date"), ("end", "end_date")),
         ref_columns=("group_kind", "group_id", "person_id", "role"),
-        key_fields=("start_date",),
     ),
     Kind(
         "photo",

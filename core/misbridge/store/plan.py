@@ -21,6 +21,7 @@ from rich.table import Table
 
 from misbridge.errors import RecordError
 from misbridge.model import Dataset
+from misbridge.reads import Checkpoint
 
 __all__ = [
     "Create",
@@ -31,6 +32,7 @@ __all__ = [
     "Plan",
     "StatusChange",
     "Update",
+    "approve_command",
     "canonical_json",
 ]
 
@@ -134,12 +136,20 @@ class Link:
 
 @frozen
 class GuardBreach:
+    """Why the guard refuses a plan (see :mod:`misbridge.store.guard`).
+
+    ``disables`` counts the records disabled (``blank``: emptied) and ``active`` the
+    base they are a share of; ``field`` names the emptied column, ``days`` the
+    cumulative window."""
+
     dataset: Dataset
     kind: str
-    reason: str  # "empty" or "share"
+    reason: str  # "empty", "share", "blank" or "cumulative"
     disables: int
     active: int
     limit: float
+    field: str | None = None
+    days: int | None = None
 
     @property
     def share(self) -> float:
@@ -148,18 +158,31 @@ class GuardBreach:
     @property
     def message(self) -> str:
         what = self.kind.replace("_", " ")
+        where = self.dataset.value
         if self.reason == "empty":
             return (
-                f"{self.dataset.value}: the extract holds no {what} records but the store has "
+                f"{where}: the extract holds no {what} records but the store has "
                 f"{self.active} active; applying it would disable them all"
             )
+        if self.reason == "blank":
+            return (
+                f"{where}: {self.disables} of {self.active} active {what} records would lose "
+                f"their {self.field} ({self.share:.1%}, limit {self.limit:.0%}); a report "
+                "column may have gone, or the MIS no longer gives it"
+            )
+        if self.reason == "cumulative":
+            return (
+                f"{where}: with this plan, {self.disables} of {self.active} {what} records "
+                f"would have been disabled since the last approved plan, within "
+                f"{self.days} days ({self.share:.1%}, limit {self.limit:.0%})"
+            )
         return (
-            f"{self.dataset.value}: {self.disables} of {self.active} active {what} records "
+            f"{where}: {self.disables} of {self.active} active {what} records "
             f"would be disabled ({self.share:.1%}, limit {self.limit:.0%})"
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "dataset": self.dataset.value,
             "kind": self.kind,
             "reason": self.reason,
@@ -169,6 +192,11 @@ class GuardBreach:
             "limit": self.limit,
             "message": self.message,
         }
+        if self.field is not None:
+            data["field"] = self.field
+        if self.days is not None:
+            data["days"] = self.days
+        return data
 
 
 def _sorted(items: Iterable[Any], key: str) -> list[dict[str, Any]]:
@@ -189,6 +217,10 @@ class DatasetPlan:
     ambiguous: list[str] = field(factory=list)
     errors: list[RecordError] = field(factory=list)
     skipped: int = 0  # dependent records whose person or group was itself rejected
+    #: Records absent from an unverified read: not disabled, unless released
+    #: (``release_held``) by someone who knows the read was whole.
+    held: list[StatusChange] = field(factory=list)
+    delta: bool = False  # the read held only changes
 
     @property
     def memberships_started(self) -> list[Create | StatusChange]:
@@ -232,6 +264,8 @@ class DatasetPlan:
             "ambiguous": len(self.ambiguous),
             "rejected": sum(1 for e in self.errors if e.severity.value == "error"),
             "skipped": self.skipped,
+            "held": n(self.held),
+            "memberships_held": len(self.held) - n(self.held),
         }
 
     def content(self) -> dict[str, Any]:
@@ -244,6 +278,7 @@ class DatasetPlan:
             "disables": _sorted(self.disables, "id"),
             "reenables": _sorted(self.reenables, "id"),
             "links": _sorted(self.links, "id"),
+            "held": _sorted(self.held, "id"),
             "ambiguous": sorted(self.ambiguous),
             "errors": sorted(
                 (e.as_dict() for e in self.errors),
@@ -266,6 +301,11 @@ class Plan:
     extract_errors: list[RecordError] = field(factory=list)
     #: Photo bytes by SHA-256: applied with the plan, never part of its JSON.
     blobs: dict[str, bytes] = field(factory=dict, repr=False)
+    school: str = "default"
+    #: Where each dataset's next incremental read starts: kept with the apply, only.
+    checkpoints: dict[Dataset, Checkpoint] = field(factory=dict)
+    #: The extract folder this plan was made from, when there is one (for messages).
+    folder: str | None = None
     _body: str | None = field(default=None, init=False, repr=False)
     _hash: str | None = field(default=None, init=False, repr=False)
 
@@ -328,7 +368,14 @@ class Plan:
         """Counts per dataset, the guard's verdict, then up to ``detail`` rows per list."""
         table = Table(title=f"Sync plan {self.hash[:12]} ({self.mis})")
         columns = ("extracted", "created", "updated", "disabled", "re_enabled")
-        extra = ("memberships_started", "memberships_ended", "linked", "unmatched", "rejected")
+        extra = (
+            "memberships_started",
+            "memberships_ended",
+            "linked",
+            "unmatched",
+            "rejected",
+            "held",
+        )
         table.add_column("dataset")
         table.add_column("extract")
         for name in (*columns, *extra):
@@ -345,10 +392,28 @@ class Plan:
             console.print("Nothing to change: the store already matches this extract.")
         for _, dplan in self._in_order():
             _render_details(console, dplan, detail)
-        render_guard(console, self.breaches, self.hash)
+        render_guard(console, self.breaches, self.hash, self.folder)
 
 
-def render_guard(console: Console, breaches: list[GuardBreach], plan_hash: str) -> None:
+def approve_command(
+    plan: Plan | None, plan_hash: str | None = None, folder: str | None = None
+) -> str:
+    """The command that applies exactly this refused plan, with its extract folder."""
+    where = folder or (plan.folder if plan is not None else None)
+    digest = plan_hash or (plan.hash if plan is not None else "")
+    if where is None:
+        return (
+            f"misbridge store apply EXTRACT_FOLDER --approve {digest} (the folder the extract "
+            "was written to with --out)"
+        )
+    import shlex
+
+    return f"misbridge store apply {shlex.quote(where)} --approve {digest}"
+
+
+def render_guard(
+    console: Console, breaches: list[GuardBreach], plan_hash: str, folder: str | None = None
+) -> None:
     if not breaches:
         console.print("[green]Guard: passed.[/]")
         return
@@ -357,13 +422,16 @@ def render_guard(console: Console, breaches: list[GuardBreach], plan_hash: str) 
         console.print(f"  - {breach.message}")
     console.print(
         f"Review it, then approve exactly this plan with: "
-        f"misbridge store apply <extract folder> --approve {plan_hash}"
+        f"{approve_command(None, plan_hash, folder)}",
+        markup=False,
+        highlight=False,
     )
 
 
 def _render_details(console: Console, dplan: DatasetPlan, limit: int) -> None:
     sections: list[tuple[str, list[str]]] = [
         ("disable", [f"{d.label}: {d.reason}" for d in dplan.disables if d.kind != MEMBERSHIP]),
+        ("held, not disabled", [h.label for h in dplan.held if h.kind != MEMBERSHIP]),
         ("re-enable", [r.label for r in dplan.reenables if r.kind != MEMBERSHIP]),
         ("update", [f"{u.label}: {', '.join(sorted(u.changes))}" for u in dplan.updates]),
         ("link by natural key", [f"{k.label} by {k.matched_by}" for k in dplan.links]),

@@ -28,6 +28,7 @@ class SyncReport:
     writes: int = 0  # roster rows written (0 for an unchanged re-apply)
     run_id: int | None = None
     seconds: float = 0.0
+    folder: str | None = None  # the extract folder the plan came from, for messages
 
     @classmethod
     def from_plan(cls, plan: Plan, **kwargs: Any) -> SyncReport:
@@ -37,6 +38,7 @@ class SyncReport:
             counts=plan.counts(),
             errors=plan.errors,
             breaches=list(plan.breaches),
+            folder=plan.folder,
             **kwargs,
         )
 
@@ -84,7 +86,7 @@ class SyncReport:
         if self.approved:
             console.print(f"Applied on approval of plan {self.plan_hash}.")
         if self.dry_run or self.refused:
-            render_guard(console, self.breaches, self.plan_hash)
+            render_guard(console, self.breaches, self.plan_hash, self.folder)
         if self.errors:
             console.print(f"[bold]{len(self.errors)} record(s) rejected while processing:[/]")
             for error in self.errors[:20]:

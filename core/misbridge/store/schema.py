@@ -21,7 +21,9 @@ __all__ = [
     "academic_year",
     "account",
     "audit",
+    "checkpoint",
     "exam_result",
+    "guard_ledger",
     "membership",
     "metadata",
     "mis_id",
@@ -250,6 +252,37 @@ plan = sa.Table(
     sa.Column("base_revision", sa.Integer, nullable=False),
     sa.Column("summary", JSONValue, nullable=False),
     sa.Column("body", sa.Text, nullable=True),
+)
+
+# Where each dataset's last applied read ended, per MIS and school: an incremental read
+# asks for changes after it. Written in the apply's transaction, so that a refused or
+# failed sync never moves it on.
+checkpoint = sa.Table(
+    "checkpoint",
+    metadata,
+    sa.Column("school", SHORT, primary_key=True),
+    sa.Column("mis", SHORT, primary_key=True),
+    sa.Column("dataset", sa.String(32), primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("mark", JSONValue, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# Per applied plan and kind: how many records it disabled and re-enabled, of how many
+# active, so that the guard can judge the window since the last approval, not only
+# tonight.
+guard_ledger = sa.Table(
+    "guard_ledger",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("plan_hash", SHORT, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("disabled", sa.Integer, nullable=False),
+    sa.Column("reenabled", sa.Integer, nullable=False),
+    sa.Column("active_before", sa.Integer, nullable=False),
+    sa.Column("approved", sa.Boolean, nullable=False),
 )
 
 audit = sa.Table(

@@ -13,15 +13,26 @@ records that differ, for natural-key matching and for labels.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
 from attrs import define, field
 
+from misbridge.model import Dataset
+from misbridge.reads import Checkpoint
 from misbridge.store import schema
 from misbridge.store.kinds import KINDS, Kind, fold
 
-__all__ = ["KindState", "Row", "StoreState", "load_state", "username_owners"]
+__all__ = [
+    "KindState",
+    "LedgerEntry",
+    "Row",
+    "StoreState",
+    "load_checkpoints",
+    "load_state",
+    "username_owners",
+]
 
 _BATCH = 500
 
@@ -72,6 +83,20 @@ class KindState:
 
 
 @define
+class LedgerEntry:
+    """One applied plan's disables and re-enables of one kind (the cumulative guard)."""
+
+    id: int
+    plan_hash: str
+    kind: str
+    as_of_ordinal: int
+    disabled: int
+    reenabled: int
+    active_before: int
+    approved: bool
+
+
+@define
 class StoreState:
     store_id: str
     revision: int
@@ -81,6 +106,18 @@ class StoreState:
     usernames: dict[str, str]
     #: Internal ids holding an id from the MIS being planned.
     linked: set[str]
+    #: Applied plans' disables, oldest first, as far back as a guard window can reach.
+    ledger: list[LedgerEntry] = field(factory=list)
+
+    @property
+    def last_approval(self) -> LedgerEntry | None:
+        approved = [e for e in self.ledger if e.approved]
+        return approved[-1] if approved else None
+
+    def attach(self, conn: sa.Connection) -> None:
+        """Read further rows on demand through ``conn`` (a new read transaction)."""
+        for ks in self.kinds.values():
+            ks.conn = conn
 
     def find(self, rid: str) -> tuple[KindState, Row] | None:
         for ks in self.kinds.values():
@@ -147,7 +184,47 @@ def load_state(conn: sa.Connection, mis: str, kinds: Iterable[Kind] = KINDS) -> 
         kinds=loaded,
         usernames=usernames,
         linked=linked,
+        ledger=_ledger(conn),
     )
+
+
+def _ledger(conn: sa.Connection) -> list[LedgerEntry]:
+    table = schema.guard_ledger
+    # Everything after the last approval matters, and nothing older than a year does.
+    last = conn.execute(
+        sa.select(sa.func.max(table.c.id)).where(table.c.approved.is_(True))
+    ).scalar()
+    query = sa.select(table).order_by(table.c.id)
+    if last is not None:
+        query = query.where(table.c.id >= last)
+    return [
+        LedgerEntry(
+            r.id,
+            r.plan_hash,
+            r.kind,
+            r.as_of.toordinal(),
+            r.disabled,
+            r.reenabled,
+            r.active_before,
+            bool(r.approved),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def load_checkpoints(conn: sa.Connection, mis: str, school: str) -> dict[Dataset, Checkpoint]:
+    """Where each dataset's last applied read of this MIS and school ended."""
+    table = schema.checkpoint
+    query = sa.select(table.c.dataset, table.c.at, table.c.mark).where(
+        table.c.mis == mis, table.c.school == school
+    )
+    found: dict[Dataset, Checkpoint] = {}
+    for dataset, at, mark in conn.execute(query):
+        try:
+            found[Dataset(dataset)] = Checkpoint(at.replace(tzinfo=UTC), mark)
+        except ValueError:
+            continue  # a dataset this version does not know: it starts afresh
+    return found
 
 
 def username_owners(usernames: dict[str, str]) -> dict[str, str]:

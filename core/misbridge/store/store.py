@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -14,18 +14,27 @@ import sqlalchemy as sa
 import structlog
 
 from misbridge.errors import GuardRefused, StoreError
+from misbridge.model import Dataset
+from misbridge.reads import Checkpoint
 from misbridge.result import ExtractResult
 from misbridge.store import schema
-from misbridge.store.applier import apply_plan, check_base, record_run, save_plan
+from misbridge.store.applier import (
+    apply_plan,
+    check_base,
+    record_ledger,
+    record_run,
+    save_checkpoints,
+    save_plan,
+)
 from misbridge.store.engine import DEFAULT_URL, create_store_engine, redacted, write_options
-from misbridge.store.guard import check_share
+from misbridge.store.guard import GuardPolicy, check_share
 from misbridge.store.kinds import KINDS
 from misbridge.store.migrate import current_revision, upgrade
-from misbridge.store.plan import Plan
-from misbridge.store.planner import make_plan
+from misbridge.store.plan import Plan, approve_command
+from misbridge.store.planner import PlanBuilder
 from misbridge.store.report import SyncReport
 from misbridge.store.retention import purge
-from misbridge.store.state import load_state
+from misbridge.store.state import load_checkpoints, load_state
 
 __all__ = ["Store", "open_store"]
 
@@ -121,25 +130,83 @@ class Store:
 
     # -- sync ---------------------------------------------------------------------------
 
+    def planner(
+        self,
+        mis: str,
+        *,
+        lacks: Iterable[str] = (),
+        today: date | None = None,
+        datasets: Iterable[Dataset] | None = None,
+    ) -> PlanBuilder:
+        """A plan builder over the store's current state, for records streamed in while
+        the extract runs (:meth:`finish_plan` makes the plan). Only the light snapshot is
+        read here, in its own transaction; nothing is held open during the extract."""
+        wanted = set(Dataset) if datasets is None else set(datasets)
+        kinds = [k for k in KINDS if k.identified or k.dataset in wanted]
+        with _collector_paused(), self._transaction("read its roster") as conn:
+            state = load_state(conn, mis, kinds)
+        return PlanBuilder(state, as_of=today or date.today(), lacks=lacks)
+
+    def finish_plan(
+        self,
+        builder: PlanBuilder,
+        result: ExtractResult,
+        *,
+        policy: GuardPolicy | None = None,
+        release_held: bool = False,
+    ) -> Plan:
+        """The plan of the records ``builder`` took, with ``result``'s outcomes, errors
+        and deletions. Writes nothing.
+
+        :raises StoreError: the store changed since the builder read it (another run
+            applied meanwhile): nothing was planned; run again.
+        """
+        with _collector_paused(), self._transaction("read its roster") as conn:
+            revision = conn.execute(sa.select(schema.store_state.c.revision)).scalar_one()
+            if revision != builder.state.revision:
+                raise StoreError(
+                    f"the store changed while this extract ran (revision "
+                    f"{builder.state.revision}, now {revision}): another sync was applied "
+                    "meanwhile; nothing was planned, run the extract again"
+                )
+            builder.state.attach(conn)
+            return builder.finish(
+                outcomes=result.outcomes,
+                errors=result.errors,
+                deletions=result.deletions,
+                policy=policy,
+                release_held=release_held,
+                school=result.school or "default",
+                checkpoints=result.checkpoints,
+                present=[d for d, r in result.records.items() if r],
+            )
+
     def plan(
         self,
         result: ExtractResult,
         *,
         max_disable_share: float = 0.10,
         today: date | None = None,
+        policy: GuardPolicy | None = None,
+        release_held: bool = False,
     ) -> Plan:
-        """Compare ``result`` with the store: what applying it would change, and the
-        guard's verdict. Writes nothing."""
-        share = check_share(max_disable_share)
-        present = set(result.outcomes) | set(result.records)
-        kinds = [k for k in KINDS if k.identified or k.dataset in present]
-        with _collector_paused(), self._transaction("read its roster") as conn:
-            # Planning reads more rows on demand, so it runs inside the read transaction.
-            state = load_state(conn, result.mis, kinds)
-            return make_plan(state, result, as_of=today or date.today(), max_disable_share=share)
+        """Compare ``result`` (its records in memory) with the store: what applying it
+        would change, and the guard's verdict. Writes nothing."""
+        policy = policy or GuardPolicy(max_disable_share=check_share(max_disable_share))
+        present = set(result.outcomes) | set(result.records) | set(result.deletions)
+        builder = self.planner(result.mis, lacks=result.lacks, today=today, datasets=present)
+        for dataset, records in result.records.items():
+            for record in records:
+                builder.add(dataset, record)
+        return self.finish_plan(builder, result, policy=policy, release_held=release_held)
+
+    def checkpoints(self, mis: str, school: str) -> dict[Dataset, Checkpoint]:
+        """Where each dataset's last applied read of ``mis`` for ``school`` ended."""
+        with self._transaction("read its checkpoints") as conn:
+            return load_checkpoints(conn, mis, school)
 
     def apply(self, plan: Plan, *, approve: str | None = None) -> SyncReport:
-        """Apply ``plan`` in one transaction.
+        """Apply ``plan`` in one transaction, with its checkpoints.
 
         :raises GuardRefused: the plan breaks the guard and ``approve`` is not its hash
             (the plan is saved for review), or ``approve`` names another plan.
@@ -156,6 +223,8 @@ class Store:
                 save_plan(conn, plan, "applied", now)
             if approved and plan.breaches:
                 self._audit(conn, "approve", {"plan": plan.hash, "mis": plan.mis}, now)
+            record_ledger(conn, plan, approved=approved and bool(plan.breaches), now=now)
+            save_checkpoints(conn, plan, now)
             run_id = record_run(
                 conn, plan, status="applied", started=started, finished=_now(), writes=writes
             )
@@ -182,8 +251,7 @@ class Store:
         lines += [f"  - {b.message}" for b in plan.breaches]
         lines.append(
             f"The plan is saved for review (misbridge store review {plan.hash}). If it is "
-            f"right, approve exactly this plan: misbridge store apply <extract folder> "
-            f"--approve {plan.hash}"
+            f"right, approve exactly this plan: {approve_command(plan)}"
         )
         raise GuardRefused(
             "\n".join(lines), plan_hash=plan.hash, breaches=[b.as_dict() for b in plan.breaches]
@@ -197,10 +265,30 @@ class Store:
         approve: str | None = None,
         max_disable_share: float = 0.10,
         today: date | None = None,
+        policy: GuardPolicy | None = None,
+        release_held: bool = False,
     ) -> SyncReport:
         """Plan and apply ``result``; with ``dry_run`` only plan (and judge the guard)."""
         clock = time.perf_counter()
-        plan = self.plan(result, max_disable_share=max_disable_share, today=today)
+        plan = self.plan(
+            result,
+            max_disable_share=max_disable_share,
+            today=today,
+            policy=policy,
+            release_held=release_held,
+        )
+        return self.settle(plan, dry_run=dry_run, approve=approve, started=clock)
+
+    def settle(
+        self,
+        plan: Plan,
+        *,
+        dry_run: bool = False,
+        approve: str | None = None,
+        started: float | None = None,
+    ) -> SyncReport:
+        """Apply ``plan`` (or, with ``dry_run``, only report the guard's verdict)."""
+        clock = started if started is not None else time.perf_counter()
         if dry_run:
             approved = approve is not None and approve == plan.hash
             return SyncReport.from_plan(

@@ -60,8 +60,8 @@ GOOD_REVISION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9999"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -79,10 +79,13 @@ def test_an_upgrade_keeps_every_record(fresh_store_url: str, tmp_path: Path) -> 
         before = {r["id"]: r["legal_forename"] for r in rows(store, "student")}
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, scripts)
-    (scripts / "versions" / "r0002_nickname.py").write_text(GOOD_REVISION)
+    # A revision on top of the newest one this misbridge ships.
+    (scripts / "versions" / "r9999_nickname.py").write_text(
+        GOOD_REVISION.replace("{head}", head_revision())
+    )
     engine = create_store_engine(fresh_store_url)
     try:
-        assert upgrade(engine, scripts) == "0002"
+        assert upgrade(engine, scripts) == "9999"
         with engine.connect() as conn:
             after = dict(conn.execute(sa.text("SELECT id, nickname FROM student")).all())
     finally:
@@ -94,8 +97,8 @@ FAILING_REVISION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9999"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -112,8 +115,10 @@ def test_a_failed_upgrade_leaves_the_store_as_it_was(fresh_store_url: str, tmp_p
         store.sync(school(range(4)), today=TODAY)
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, scripts)
-    (scripts / "versions" / "r0002_fails.py").write_text(FAILING_REVISION)
-    assert head_revision(scripts) == "0002"
+    (scripts / "versions" / "r9999_fails.py").write_text(
+        FAILING_REVISION.replace("{head}", head_revision())
+    )
+    assert head_revision(scripts) == "9999"
     engine = create_store_engine(fresh_store_url)
     try:
         with pytest.raises(RuntimeError, match="half-way"):
@@ -126,7 +131,7 @@ def test_a_failed_upgrade_leaves_the_store_as_it_was(fresh_store_url: str, tmp_p
     finally:
         engine.dispose()
     assert "nickname" not in columns
-    assert version == "0001"
+    assert version == head_revision()
     with open_store(fresh_store_url) as store:
         assert len(rows(store, "student")) == 4
 
