@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from misbridge.errors import Severity
 from misbridge.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -123,13 +124,14 @@ def _report(ctx: click.Context, result: ExportResult, as_json: bool) -> None:
 
     console = state(ctx).console
     counts = ", ".join(f"{name.removesuffix('.csv')} {n}" for name, n in result.files.items())
-    console.print(f"Wrote {result.format} to {result.zip_path} ({counts}).", highlight=False)
-    warnings = len(result.errors) - sum(1 for e in result.errors if e.severity == "error")
+    # soft_wrap: a path broken over two lines could not be copied.
+    console.print(f"Wrote {result.format} to {result.zip_path} ({counts}).", soft_wrap=True)
+    warnings = sum(1 for e in result.errors if e.severity is Severity.WARNING)
     if result.errors:
         console.print(
             f"[yellow]{result.left_out} records left out, {warnings} warnings[/]: see "
             f"{result.zip_path.parent / 'report.html'} (and errors.csv).",
-            highlight=False,
+            soft_wrap=True,
         )
     else:
         console.print("Every record was exported.")

@@ -5,7 +5,6 @@ back gives what the store holds."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,30 +13,12 @@ import pytest
 
 from misbridge.export import export_oneroster, read_package, roster_from_store
 from misbridge.export.rules import CEDS_GRADES
-from misbridge.store import Store, open_store
+from misbridge.store import Store
 from misbridge.testing.school import with_new_ids
 from tests.core.export import oneroster_spec
 from tests.core.export.schools import ORG, TODAY, sample, sample_extract
-from tests.core.store.conftest import new_store_url, require_pg
 from tests.core.store.factory import rows, school
 from tests.core.store.sources import normalised
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def synced(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Store]:
-    """A store holding the sample school (synced once per backend for this module)."""
-    if request.param == "postgresql":
-        require_pg()
-    url, pg = new_store_url(str(request.param), tmp_path_factory.mktemp("store"))
-    try:
-        with open_store(url) as store:
-            store.sync(sample_extract(), today=TODAY)
-            yield store
-    finally:
-        if pg is not None:
-            pg.drop()
 
 
 def _export(store: Store, out: Path, version: str, profile: str = "roster") -> Any:
