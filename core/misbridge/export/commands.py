@@ -4,8 +4,10 @@
 files, a zip of them for upload, and the report of every record left out (errors.csv,
 report.html). The roster comes from the store (``--store URL`` or ``$MISBRIDGE_STORE``,
 the default) or from an extract folder (``--extract DIR``). The school's name (and, for
-OneRoster, its URN or LAESTAB) comes from options, as the store does not hold them.
-Exit codes: 0 written (records left out are reported, not fatal), 1 error.
+OneRoster, its URN or LAESTAB) comes from options, as the store does not hold them; so
+does the academic year when the roster holds none (``--academic-year``: Wonde sends
+none). Exit codes: 0 written (records left out are reported, not fatal), 1 error, 2 a
+wrong option.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -70,11 +73,35 @@ def _common(func: F) -> F:
             show_default=True,
             help="Validation profile: demographics (birth date, sex) only with 'roster'.",
         ),
+        click.option(
+            "--academic-year",
+            "academic_year",
+            metavar="START:END",
+            callback=_academic_year,
+            help="The academic year (first and last day, YYYY-MM-DD:YYYY-MM-DD), used only "
+            "when the roster holds none (Wonde sends none).",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _academic_year(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[date, date] | None:
+    if value is None:
+        return None
+    try:
+        start, end = (date.fromisoformat(part.strip()) for part in value.split(":"))
+    except ValueError:
+        raise click.BadParameter(
+            "give the first and last day as YYYY-MM-DD:YYYY-MM-DD, e.g. 2026-09-01:2027-07-31"
+        ) from None
+    if not start < end:
+        raise click.BadParameter(f"the academic year {start} to {end} ends before it starts")
+    return start, end
 
 
 @click.group("export")
@@ -89,7 +116,28 @@ def _org_name(value: str) -> str:
     return name
 
 
-def _roster(ctx: click.Context, store_url: str | None, extract_dir: Path | None) -> Roster:
+def _roster(
+    ctx: click.Context,
+    store_url: str | None,
+    extract_dir: Path | None,
+    academic_year: tuple[date, date] | None,
+) -> Roster:
+    roster = _read(ctx, store_url, extract_dir)
+    if academic_year is None:
+        return roster
+    if roster.sessions:
+        from misbridge.cli_kit import state
+
+        state(ctx).console.print(
+            f"The roster holds {len(roster.sessions)} academic years: --academic-year was not "
+            "needed and is not used.",
+            soft_wrap=True,
+        )
+        return roster
+    return roster.with_academic_year(*academic_year)
+
+
+def _read(ctx: click.Context, store_url: str | None, extract_dir: Path | None) -> Roster:
     from misbridge.errors import MisbridgeError
 
     source = ctx.get_parameter_source("store_url")
@@ -163,6 +211,7 @@ def oneroster_command(
     store_url: str | None,
     extract_dir: Path | None,
     profile: str,
+    academic_year: tuple[date, date] | None,
     as_json: bool,
 ) -> None:
     """Write a OneRoster CSV package (bulk) and its zip into --out."""
@@ -176,7 +225,7 @@ def oneroster_command(
     from misbridge.export.run import export_oneroster
 
     name = _org_name(org_name)
-    roster = _roster(ctx, store_url, extract_dir)
+    roster = _roster(ctx, store_url, extract_dir, academic_year)
     result = export_oneroster(
         roster,
         out,
@@ -198,12 +247,13 @@ def sds_command(
     store_url: str | None,
     extract_dir: Path | None,
     profile: str,
+    academic_year: tuple[date, date] | None,
     as_json: bool,
 ) -> None:
     """Write Microsoft School Data Sync v2.1 CSV files and their zip into --out."""
     from misbridge.export.run import export_sds
 
     name = _org_name(org_name)
-    roster = _roster(ctx, store_url, extract_dir)
+    roster = _roster(ctx, store_url, extract_dir, academic_year)
     result = export_sds(roster, out, org_name=name, profile=profile)
     _report(ctx, result, as_json)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from misbridge.model import EmailPreference, GroupKind, Role
 
@@ -130,3 +130,23 @@ class Roster:
     def sourced_id(self, key: str) -> str:
         """The exported identifier of the record with ``key`` (a UUID, as text)."""
         return str(uuid.uuid5(self.namespace, key))
+
+    def with_academic_year(self, start: date, end: date) -> Roster:
+        """This roster with the academic year ``start``..``end`` (last day) when it holds
+        none: for an MIS that sends no academic years (Wonde), the school names the year
+        instead of the export guessing one. A roster that holds years is returned as is.
+        The year is titled "2026/2027" and its key depends on its dates only, so its
+        identifier is the same on every export."""
+        if self.sessions:
+            return self
+        if not start < end:
+            raise ValueError(f"the academic year {start} to {end} ends before it starts")
+        title = f"{start.year}/{end.year}"
+        session = Session(
+            key=f"academic_year:given:{start.isoformat()}:{end.isoformat()}",
+            name=title,
+            start=start,
+            end=end,
+            origin=Origin("years", None, None, f"academic year {title} (given for the export)"),
+        )
+        return evolve(self, sessions=(session,))

@@ -104,7 +104,7 @@ def _write(
     write_package(package, folder, zip_path, known)
     files = {t.name: len(t.rows) for t in package.tables if t.name != "manifest.csv"}
     counted = _counts(roster, package, issues.errors)
-    skipped = counted.pop("_skipped")["records"]
+    skipped = len(roster.enrolments) - len(_rows(package, "enrollments.csv"))
     summary = {
         "mis": f"{issues.format} export",
         "format": issues.format,
@@ -172,7 +172,6 @@ def _counts(
         "message": f"{len(roster.enrolments) - enrolled} skipped: their person or class was "
         "left out, or they fall outside the class's academic years",
     }
-    found["_skipped"] = {"records": len(roster.enrolments) - enrolled}
     return found
 
 

@@ -277,10 +277,12 @@ _TABLE: tuple[ErrorCode, ...] = (
         "No membership of a class or registration group falls in an academic year the "
         "export holds, and OneRoster requires every class to have its academic session; "
         "the class and its enrolments were not exported.",
-        "Extract the academic years too, or check the class's membership dates in the MIS.",
+        "Extract the academic years too (for an MIS that sends none, such as Wonde, name the "
+        "year with --academic-year), or check the class's membership dates in the MIS.",
         "{label} from {mis} has no membership within an academic year held, and {format} "
         "requires its academic session: not exported with its enrolments; extract the "
-        "academic years too, or check its membership dates in {mis}",
+        "academic years too (for an MIS that sends none, name the year with "
+        "--academic-year), or check its membership dates in {mis}",
         stage=Stage.PROCESSING,
     ),
     ErrorCode(

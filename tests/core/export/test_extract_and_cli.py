@@ -170,3 +170,38 @@ def test_the_export_commands_are_a_default_plugin() -> None:
     plugins = get_plugin_manager(load_entrypoints=False)
     (row,) = [r for r in plugins.describe() if r["name"] == "misbridge.export.commands"]
     assert row["hooks"] == ["register_commands"] and row["error"] is None
+
+
+def test_cli_academic_year_for_an_mis_that_sends_none(store: Store, tmp_path: Path) -> None:
+    from tests.core.store.factory import school
+
+    result = school(range(6))
+    del result.records[Dataset.YEARS], result.outcomes[Dataset.YEARS]
+    store.sync(result, today=TODAY)
+    env = {"MISBRIDGE_STORE": store.url}
+    base = ("sds", "--org-name", "Hollowfield Academy")
+    without = _run(*base, "--out", str(tmp_path / "a"), "--json", env=env)
+    assert json.loads(without.output)["files"]["academicSessions.csv"] == 0
+    given = _run(
+        *base, "--out", str(tmp_path / "b"), "--academic-year", "2026-09-01:2027-07-31", env=env
+    )
+    assert given.exit_code == 0, given.output
+    files = read_package(tmp_path / "b" / "sds-v2.1.zip")
+    (year,) = files["academicSessions.csv"]
+    assert {c["sessionSourcedIds"] for c in files["classes.csv"]} == {year["sourcedId"]}
+    wrong = _run(
+        *base, "--out", str(tmp_path / "c"), "--academic-year", "2027-07-31:2026-09-01", env=env
+    )
+    assert wrong.exit_code == 2 and "ends before it starts" in wrong.output
+    bad = _run(*base, "--out", str(tmp_path / "c"), "--academic-year", "2026/2027", env=env)
+    assert bad.exit_code == 2 and "YYYY-MM-DD:YYYY-MM-DD" in bad.output
+
+
+def test_cli_says_when_the_given_academic_year_is_not_needed(synced: Store, tmp_path: Path) -> None:
+    result = _run(
+        "sds", "--out", str(tmp_path), "--org-name", "Hollowfield Academy",
+        "--academic-year", "2030-09-01:2031-07-31", env={"MISBRIDGE_STORE": synced.url},
+    )  # fmt: skip
+    assert result.exit_code == 0 and "--academic-year was not needed" in result.output
+    titles = {a["title"] for a in read_package(tmp_path / "sds-v2.1.zip")["academicSessions.csv"]}
+    assert "2030/2031" not in titles

@@ -331,3 +331,24 @@ def test_the_org_comes_from_the_options() -> None:
 def test_unknown_version_is_refused() -> None:
     with pytest.raises(ValueError, match=r"choose one of 1\.1, 1\.2"):
         build_oneroster(small_school(), version="1.0", **ORG)
+
+
+def test_a_given_academic_year_is_used_only_when_none_is_held() -> None:
+    held = small_school()
+    bare = evolve(held, sessions=())
+    _, errors = _oneroster(bare)
+    assert {e.code for e in errors} == {"MB7020"} and len(errors) == len(bare.classes)
+    given = bare.with_academic_year(date(2026, 9, 1), date(2027, 7, 31))
+    package, errors = _oneroster(given)
+    assert errors == [] and len(_rows(package, "classes.csv")) == len(bare.classes)
+    (year,) = _rows(package, "academicSessions.csv")
+    assert (year["title"], year["startDate"], year["endDate"]) == (
+        "2026/2027",
+        "2026-09-01",
+        "2027-08-01",
+    )
+    again = bare.with_academic_year(date(2026, 9, 1), date(2027, 7, 31))
+    assert again.sourced_id(again.sessions[0].key) == year["sourcedId"]
+    assert held.with_academic_year(date(2030, 9, 1), date(2031, 7, 31)) is held
+    with pytest.raises(ValueError, match="ends before it starts"):
+        bare.with_academic_year(date(2027, 7, 31), date(2026, 9, 1))
