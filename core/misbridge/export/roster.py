@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from attrs import evolve, frozen
+from attrs import evolve, field, frozen
 
 from misbridge.model import EmailPreference, GroupKind, Role
 
@@ -126,10 +126,16 @@ class Roster:
     people: tuple[Person, ...] = ()
     classes: tuple[RosterClass, ...] = ()
     enrolments: tuple[Enrolment, ...] = ()
+    # Every enrolment names its class, person and school: a school's export asks for the
+    # same identifiers about a hundred thousand times, and uuid5 is most of its time.
+    _ids: dict[str, str] = field(factory=dict, init=False, eq=False, repr=False)
 
     def sourced_id(self, key: str) -> str:
         """The exported identifier of the record with ``key`` (a UUID, as text)."""
-        return str(uuid.uuid5(self.namespace, key))
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = str(uuid.uuid5(self.namespace, key))
+        return found
 
     def with_academic_year(self, start: date, end: date) -> Roster:
         """This roster with the academic year ``start``..``end`` (last day) when it holds
