@@ -126,12 +126,11 @@ def _roster(
     if academic_year is None:
         return roster
     if roster.sessions:
-        from misbridge.cli_kit import state
-
-        state(ctx).console.print(
-            f"The roster holds {len(roster.sessions)} academic years: --academic-year was not "
-            "needed and is not used.",
-            soft_wrap=True,
+        # On standard error: standard output may be carrying --json.
+        click.echo(
+            f"Note: the roster holds {len(roster.sessions)} academic years: --academic-year "
+            "was not needed and is not used.",
+            err=True,
         )
         return roster
     return roster.with_academic_year(*academic_year)

@@ -199,9 +199,10 @@ def test_cli_academic_year_for_an_mis_that_sends_none(store: Store, tmp_path: Pa
 
 def test_cli_says_when_the_given_academic_year_is_not_needed(synced: Store, tmp_path: Path) -> None:
     result = _run(
-        "sds", "--out", str(tmp_path), "--org-name", "Hollowfield Academy",
+        "sds", "--out", str(tmp_path), "--org-name", "Hollowfield Academy", "--json",
         "--academic-year", "2030-09-01:2031-07-31", env={"MISBRIDGE_STORE": synced.url},
     )  # fmt: skip
-    assert result.exit_code == 0 and "--academic-year was not needed" in result.output
+    assert result.exit_code == 0 and "--academic-year was not needed" in result.stderr
+    assert json.loads(result.stdout)["files"]["academicSessions.csv"] == 2  # JSON stays clean
     titles = {a["title"] for a in read_package(tmp_path / "sds-v2.1.zip")["academicSessions.csv"]}
     assert "2030/2031" not in titles
