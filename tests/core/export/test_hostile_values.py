@@ -12,6 +12,7 @@ from attrs import evolve
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from misbridge.errors import Severity
 from misbridge.export import (
     build_oneroster,
     build_sds,
@@ -19,14 +20,18 @@ from misbridge.export import (
     read_package,
     roster_from_store,
 )
+from misbridge.export.from_extract import roster_from_extract
 from misbridge.export.package import read_csv
 from misbridge.model import Dataset
+from misbridge.source import SourceSchool
 from misbridge.store import Store
+from misbridge.testing.strategies import schools
 from tests.core.export import oneroster_spec, sds_spec
-from tests.core.export.schools import ORG, TODAY, small_school, student
+from tests.core.export.schools import ORG, TODAY, small_school, student, with_school_emails
 from tests.core.export.test_validators import _zip
 from tests.core.store.factory import extract, group, membership, years
 from tests.core.store.factory import student as stored_student
+from tests.core.store.sources import normalised
 
 _UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
@@ -118,3 +123,31 @@ def test_hostile_names_through_the_store(store: Store, tmp_path: Path) -> None:
     raw = (result.folder / "users.csv").read_bytes()
     assert b"'=HYPERLINK" not in raw and b'"=HYPERLINK(""http://x.example"",""y"")"' in raw
     assert result.errors == []
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    school=schools(max_students=40),
+    school_emails=st.booleans(),
+    version=st.sampled_from(["1.2", "1.1"]),
+)
+def test_generated_schools_pass_and_nothing_is_dropped_silently(
+    school: SourceSchool, school_emails: bool, version: str
+) -> None:
+    if school_emails:
+        school = with_school_emails(school)
+    r = roster_from_extract(normalised(school, "arbor"), today=TODAY)
+    oneroster, issues = build_oneroster(r, version=version, **ORG)
+    sds, sds_issues = build_sds(r, org_name=ORG["org_name"])
+    for package, found, check in (
+        (oneroster, issues.errors, lambda z: oneroster_spec.validate(z, version)),
+        (sds, sds_issues.errors, sds_spec.validate),
+    ):
+        files = package.files()
+        assert check(_zip({n: _table(d) for n, d in files.items()})) == []
+        # Every person and class is either in the files or reported as left out.
+        exported = {row["sourcedId"] for row in read_csv(files["users.csv"])}
+        exported |= {row["sourcedId"] for row in read_csv(files.get("classes.csv", b""))}
+        left_out = {e.record_label for e in found if e.severity is Severity.ERROR}
+        for record in (*r.people, *r.classes):
+            assert (r.sourced_id(record.key) in exported) != (record.origin.label in left_out)
