@@ -134,14 +134,20 @@ def build_sds(
                 "courseSourcedId": roster.sourced_id(k.course_key) if k.course_key else None,
             }
         )
+    # SDS enrolments carry no dates: a pupil who left a class and came back (two dated
+    # memberships) is in it once.
+    enrolled: set[tuple[str, str, str]] = set()
     for e in chosen.enrolments:
-        tables["enrollments.csv"].add(
-            {
-                "classSourcedId": roster.sourced_id(e.enrolment.class_key),
-                "userSourcedId": roster.sourced_id(e.enrolment.person_key),
-                "role": "student" if e.enrolment.role is Role.STUDENT else "teacher",
-            }
+        row = (
+            roster.sourced_id(e.enrolment.class_key),
+            roster.sourced_id(e.enrolment.person_key),
+            "student" if e.enrolment.role is Role.STUDENT else "teacher",
         )
+        if row not in enrolled:
+            enrolled.add(row)
+            tables["enrollments.csv"].add(
+                {"classSourcedId": row[0], "userSourcedId": row[1], "role": row[2]}
+            )
     if demographics:
         for p in chosen.people:
             person = p.person

@@ -23,6 +23,7 @@ from misbridge.plugins import get_plugin_manager
 from misbridge.store import Store
 from tests.core.export import oneroster_spec, sds_spec
 from tests.core.export.schools import ORG, TODAY, sample_extract
+from tests.core.store.factory import school
 from tests.core.store.test_commands import write_folder
 
 
@@ -173,8 +174,6 @@ def test_the_export_commands_are_a_default_plugin() -> None:
 
 
 def test_cli_academic_year_for_an_mis_that_sends_none(store: Store, tmp_path: Path) -> None:
-    from tests.core.store.factory import school
-
     result = school(range(6))
     del result.records[Dataset.YEARS], result.outcomes[Dataset.YEARS]
     store.sync(result, today=TODAY)

@@ -352,3 +352,30 @@ def test_a_given_academic_year_is_used_only_when_none_is_held() -> None:
     assert held.with_academic_year(date(2030, 9, 1), date(2031, 7, 31)) is held
     with pytest.raises(ValueError, match="ends before it starts"):
         bare.with_academic_year(date(2027, 7, 31), date(2026, 9, 1))
+
+
+def test_a_pupil_who_left_a_class_and_came_back() -> None:
+    base = small_school()
+    maths, pupil = base.classes[0], base.people[0]
+    back = member(maths, pupil, date(2027, 1, 4), date(2027, 7, 31))
+    first = member(maths, pupil, date(2026, 9, 1), date(2026, 12, 18))
+    others = tuple(
+        e for e in base.enrolments if (e.class_key, e.person_key) != (maths.key, pupil.key)
+    )
+    r = evolve(base, enrolments=(*others, first, back))
+    package, _ = _oneroster(r)
+    spans = {
+        (e["beginDate"], e["endDate"])
+        for e in _rows(package, "enrollments.csv")
+        if e["userSourcedId"] == r.sourced_id(pupil.key)
+        and e["classSourcedId"] == r.sourced_id(maths.key)
+    }
+    assert spans == {("2026-09-01", "2026-12-19"), ("2027-01-04", "2027-08-01")}
+    sds, _ = _sds(r)
+    rows = [
+        e
+        for e in _rows(sds, "enrollments.csv")
+        if (e["classSourcedId"], e["userSourcedId"])
+        == (r.sourced_id(maths.key), r.sourced_id(pupil.key))
+    ]
+    assert len(rows) == 1

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from misbridge.export import export_sds, read_package, roster_from_store
 from misbridge.store import Store
+from misbridge.testing.school import sample_school
 from tests.core.export import sds_spec
-from tests.core.export.schools import ORG
+from tests.core.export.schools import ORG, TODAY
 from tests.core.store.factory import rows
+from tests.core.store.sources import normalised
 
 SDS_FILES = {
     "orgs.csv", "users.csv", "roles.csv", "classes.csv", "enrollments.csv",
@@ -90,9 +92,6 @@ def test_sample_school_passes_the_sds_validator_and_round_trips(
 
 
 def test_pupils_without_a_school_email_are_reported(store: Store, tmp_path: Path) -> None:
-    from misbridge.testing.school import sample_school
-    from tests.core.export.schools import TODAY
-    from tests.core.store.sources import normalised
 
     store.sync(normalised(sample_school(students=30, staff=4), "sims"), today=TODAY)
     result = export_sds(roster_from_store(store), tmp_path, org_name=ORG["org_name"])
