@@ -101,6 +101,7 @@ def _write(
     from misbridge.report import write_reports
 
     folder, zip_path = out / name, out / f"{name}.zip"
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)  # pupils' data: owner-only
     write_package(package, folder, zip_path, known)
     files = {t.name: len(t.rows) for t in package.tables if t.name != "manifest.csv"}
     counted = _counts(roster, package, issues.errors)

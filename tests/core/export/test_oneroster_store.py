@@ -29,7 +29,8 @@ def _export(store: Store, out: Path, version: str, profile: str = "roster") -> A
 def test_sample_school_passes_the_spec_validator(
     synced: Store, tmp_path: Path, version: str
 ) -> None:
-    result = _export(synced, tmp_path, version)
+    out = tmp_path / "export" / "oneroster"
+    result = _export(synced, out, version)
     assert oneroster_spec.validate(result.zip_path.read_bytes(), version) == []
     expected = {"manifest.csv", "orgs.csv", "academicSessions.csv", "courses.csv", "classes.csv"}
     expected |= {"users.csv", "enrollments.csv", "demographics.csv"}
@@ -38,7 +39,10 @@ def test_sample_school_passes_the_spec_validator(
     assert set(read_package(result.zip_path)) == expected
     # The folder holds the same files as the zip, and the report sits beside them.
     assert read_package(result.folder) == read_package(result.zip_path)
-    assert {p.name for p in tmp_path.iterdir()} >= {"errors.csv", "report.html", "summary.json"}
+    assert {p.name for p in out.iterdir()} >= {"errors.csv", "report.html", "summary.json"}
+    # Pupils' data: every folder and file is the owner's only.
+    for path in (out, result.folder, *out.iterdir(), *result.folder.iterdir()):
+        assert path.stat().st_mode & 0o077 == 0, path
 
 
 def _store_people(store: Store) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
