@@ -44,6 +44,7 @@ ALLOW_ENV = "MISBRIDGE_LOAD_PLUGINS"
 #: Core features shipped as plugins of our own hooks, registered by module name.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "misbridge.report.webhook",
+    "misbridge.export.commands",
     "misbridge.store.commands",
     "misbridge.vault.commands",
 )

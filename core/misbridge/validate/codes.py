@@ -9,6 +9,7 @@ Scheme: ``MB`` + four digits; the first digit is the area.
 - 4xxx codes and flags (gender, ethnicity, SEN, year group)
 - 5xxx contact details
 - 6xxx groups, photos and exam results
+- 7xxx exports: what a standard format (OneRoster, SDS) requires and a record lacks
 - 8xxx processing: found when the target store applies a record (stage ``processing``)
 
 Severity: ``error`` means the record is not imported (it cannot be used safely as it
@@ -228,6 +229,94 @@ _TABLE: tuple[ErrorCode, ...] = (
         "The photo in {mis} for {label} is empty or not a JPEG, PNG or GIF image: it was "
         "skipped; replace it in {mis}",
     ),
+    # -- exports (misbridge.export): MB7xxx ---------------------------------------------
+    # Found when a standard format takes a record from the store or an extract (stage
+    # processing); ``{format}`` names the format ("OneRoster 1.2", "SDS v2.1").
+    ErrorCode(
+        "MB7001",
+        "username",
+        "A person has neither a username nor an email address, and the export format "
+        "requires a username; they were not exported.",
+        "Add an email address (or, for a pupil, an admission number) in the MIS.",
+        "{label} from {mis} has neither a username nor an email address, which {format} "
+        "requires: not exported; add an email address in {mis}",
+        stage=Stage.PROCESSING,
+    ),
+    ErrorCode(
+        "MB7002",
+        "work_email",
+        "A person has no work (school) email address, which School Data Sync uses as the "
+        "sign-in name; they were not exported.",
+        "Record the school email address in the MIS as the Work email.",
+        "{label} from {mis} has no work (school) email address, which {format} uses as the "
+        "sign-in name: not exported; add it in {mis} as the Work email",
+        stage=Stage.PROCESSING,
+    ),
+    ErrorCode(
+        "MB7003",
+        "(the name field)",
+        "A person has no forename or no surname (or a class no name), which the export "
+        "format requires; the record was not exported.",
+        "Add the missing name in the MIS.",
+        "{label} from {mis} has no {what}, which {format} requires: not exported; add it in {mis}",
+        stage=Stage.PROCESSING,
+    ),
+    ErrorCode(
+        "MB7010",
+        "role",
+        "A member of staff teaches no class or registration group, and OneRoster has no role "
+        "for other staff; they were not exported rather than given a teacher's access.",
+        "Nothing to fix if they do not teach; if they do, add their classes in the MIS.",
+        "{label} from {mis} teaches no class or registration group, and {format} has no role "
+        "for other staff: not exported; if they teach, add their classes in {mis}",
+        stage=Stage.PROCESSING,
+    ),
+    ErrorCode(
+        "MB7020",
+        "academic_session",
+        "No membership of a class or registration group falls in an academic year the "
+        "export holds, and OneRoster requires every class to have its academic session; "
+        "the class and its enrolments were not exported.",
+        "Extract the academic years too (for an MIS that sends none, such as Wonde, name the "
+        "year with --academic-year), or check the class's membership dates in the MIS.",
+        "{label} from {mis} has no membership within an academic year held, and {format} "
+        "requires its academic session: not exported with its enrolments; extract the "
+        "academic years too (for an MIS that sends none, name the year with "
+        "--academic-year), or check its membership dates in {mis}",
+        stage=Stage.PROCESSING,
+    ),
+    ErrorCode(
+        "MB7021",
+        "subject",
+        "A class has no subject, and its course is made from its subject; the class and its "
+        "enrolments were not exported.",
+        "Set the class's subject in the MIS.",
+        "{label} from {mis} has no subject, and {format} needs the course it belongs to: not "
+        "exported with its enrolments; set its subject in {mis}",
+        stage=Stage.PROCESSING,
+    ),
+    ErrorCode(
+        "MB7030",
+        "(a text field)",
+        "A value holds a line break or another control character, which the export format "
+        "does not allow; each one was replaced by a space.",
+        "Retype the value in the MIS.",
+        "A {what} of {label} from {mis} holds a line break or control character, which "
+        "{format} does not allow: each was replaced by a space; retype the value in {mis}",
+        Severity.WARNING,
+        Stage.PROCESSING,
+    ),
+    ErrorCode(
+        "MB7040",
+        "year_group",
+        "The year group is not one the export format has a grade for; the grade was left blank.",
+        "Set the pupil's NC year in the MIS.",
+        "The year group of {label} from {mis} has no {format} grade: the grade was left "
+        "blank; set the NC year in {mis}",
+        Severity.WARNING,
+        Stage.PROCESSING,
+    ),
+    # -- end of exports -----------------------------------------------------------------
     ErrorCode(
         "MB8001",
         "username",
