@@ -57,6 +57,7 @@ RESOURCES: dict[str, str] = {
     "TeachingGroupTutor": "teaching-group-tutors",
     "Student": "students",
     "Staff": "staff",
+    "StaffContract": "staff-contracts",
     "Person": "people",
     "Gender": "genders",
     "Title": "titles",
@@ -73,8 +74,9 @@ RESOURCES: dict[str, str] = {
     "QualificationGrade": "qualification-grades",
 }
 
-#: Reverse lists GraphQL exposes on an entity (by analogy with the documented
-#: ``Staff.emailAddresses`` and ``RegistrationForm.tutors``): field -> (child type, link).
+#: Reverse lists GraphQL exposes on an entity (``Staff.emailAddresses`` and
+#: ``RegistrationForm.tutors`` are seen in public GraphQL clients; the others by analogy):
+#: field -> (child type, link).
 REVERSE: dict[str, dict[str, tuple[str, str]]] = {
     "Student": {
         "emailAddresses": ("EmailAddress", "emailAddressOwner"),
@@ -87,6 +89,7 @@ REVERSE: dict[str, dict[str, tuple[str, str]]] = {
         "emailAddresses": ("EmailAddress", "emailAddressOwner"),
         "telephoneNumbers": ("TelephoneNumber", "numberOwner"),
     },
+    "RegistrationForm": {"tutors": ("RegistrationFormTutor", "registrationForm")},
 }
 
 GROUP_ENTITIES: dict[GroupKind, tuple[str, str, str, str]] = {
@@ -115,7 +118,7 @@ GROUP_ENTITIES: dict[GroupKind, tuple[str, str, str, str]] = {
 #: What an account denied a dataset can no longer read.
 DATASET_ENTITIES: dict[Dataset, frozenset[str]] = {
     Dataset.YEARS: frozenset({"AcademicYear", "AcademicLevel"}),
-    Dataset.STAFF: frozenset({"Staff"}),
+    Dataset.STAFF: frozenset({"Staff", "StaffContract"}),
     Dataset.STUDENTS: frozenset(
         {"Student", "SenStatusAssignment", "EligibilityRecord", "PostalAddressOccupancy"}
     ),
@@ -145,6 +148,8 @@ class StoreOptions:
     exam_qualification_path: str = "candidateEntry.qualificationAward.displayName"
     exam_series_path: str = "candidateEntry.qualificationAvailabilityInstance.displayName"
     contact_types: Mapping[str, Mapping[str, str]] = field(factory=lambda: DEFAULT_CONTACT_TYPES)
+    #: How many former staff (contracts ended) the school still holds, as Arbor keeps them.
+    former_staff: int = 2
 
 
 @define
