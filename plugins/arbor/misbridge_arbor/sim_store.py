@@ -1,4 +1,5 @@
-"""The simulator's data: a school rendered as Arbor entities (mis-apis.md 2.3).
+"""The simulator's data: a school rendered as Arbor entities (sis-sdk-php
+``src/Arbor/Model/*.php`` property names).
 
 Every record is a plain dict of SDK property names. A related object is a :class:`Ref`
 to another entity; a property the reference marks as a configurable path (for example
@@ -138,7 +139,7 @@ DEFAULT_CONTACT_TYPES: Mapping[str, Mapping[str, str]] = {
 
 @frozen
 class StoreOptions:
-    """Facts mis-apis.md marks [Unknown]: each is also a plugin setting of the same name."""
+    """Facts no public source settles: each is also a plugin setting of the same name."""
 
     eligibility_codes: Mapping[str, str] = field(
         factory=lambda: {"fsm": "FSM", "eal": "EAL", "pupil_premium": "PP", "service_child": "SC"}
