@@ -1,8 +1,8 @@
 """Benchmark the Arbor plugin against its simulator on loopback (see bench/harness.py).
 
 Ours: the default settings (GraphQL bulk reads, every entity of a dataset at once,
-datasets at once, eight connections). Baseline: what the official SDK does (mis-apis.md
-2.2 and 6: REST listings return references only, so each object costs one request,
+datasets at once, eight connections). Baseline: what the official SDK does (Arbor's
+REST listings return references only, so each object costs one request,
 fetched one at a time, one dataset after another).
 
 Critical path: the credentials probe, then the longest chain of GraphQL pages. Arbor

@@ -7,7 +7,7 @@
 *Ours*: the plugin's defaults: datasets at once, every entity of a dataset at once
 (groups reads Collections, Subjects, CollectionAssociates and CollectionExecutives
 together), up to eight requests in flight. The *baseline* is the way Bromcom's known
-clients work (bromcom-essentials-dotnet, mis-apis.md 3.1 and 6): one request at a time,
+clients work (bromcom-essentials-dotnet): one request at a time,
 one entity after another, one dataset after another.
 
 Critical path: Bromcom answers up to 100,000 rows a page and sends no count, so every

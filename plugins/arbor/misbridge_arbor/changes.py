@@ -1,9 +1,9 @@
 """Incremental extracts of students and staff from Arbor's change log.
 
 Arbor numbers every change with a revision and serves ``GET /rest-v2/<resource>/
-changelog?from-revision=N`` (mis-apis.md 2.2). After each complete read of students (or
-staff) the plugin keeps the highest revision it saw, per Arbor host, in
-``<misbridge home>/state/arbor-<host hash>.json`` with the time the read started
+changelog?from-revision=N`` (sis-sdk-php ``PsrRestGateway::getChanges``). After each
+complete read of students (or staff) the plugin keeps the highest revision it saw, per
+Arbor host, in ``<misbridge home>/state/arbor-<host hash>.json`` with the time the read started
 (revision numbers and times only, no personal data; written atomically, and only when
 the whole dataset was read). With ``--since T`` it takes the latest read that started at
 or before T, reads the change logs of the dataset's resources after that revision, works out
@@ -57,6 +57,7 @@ LOGS: dict[str, dict[str, str]] = {
         "people": "person",
         "email-addresses": "emailAddressOwner",
         "telephone-numbers": "numberOwner",
+        "staff-contracts": "staff",
     },
 }
 

@@ -27,10 +27,30 @@ from misbridge.http import HttpPolicy, MisHttpClient
 from misbridge_arbor.config import ArborConfig
 from misbridge_arbor.selection import Spec, graphql_query
 
-__all__ = ["ArborClient", "arbor_message"]
+__all__ = ["ArborClient", "arbor_message", "permission_fields"]
 
 MIS = "arbor"
 _FIELD = re.compile(r"\b([A-Z][A-Za-z_]+\.[a-z][A-Za-z0-9_]*)\b")
+#: A field named in backticks, as Arbor's permission errors write it.
+_QUOTED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)`")
+#: A GraphQL error meaning "the application may not read this": Arbor's documented
+#: wording (``You do not have access to `Entity.property`.``, per its developer portal as
+#: public integrations quote it) and the older "denied" / "may not" wordings.
+_PERMISSION = re.compile(r"you do not have access to|denied|may not", re.IGNORECASE)
+
+
+def permission_fields(messages: list[str]) -> tuple[list[str], list[str]]:
+    """The ``Entity.property`` names that permission errors refuse, in order, and the
+    messages that are not permission errors."""
+    fields: dict[str, None] = {}
+    others: list[str] = []
+    for message in messages:
+        if not _PERMISSION.search(message):
+            others.append(message)
+            continue
+        named = _QUOTED.findall(message) or _FIELD.findall(message)
+        fields.update(dict.fromkeys(named or [" ".join(message.split())[:120]]))
+    return list(fields), others
 
 
 def arbor_message(body: Any) -> str:
@@ -115,14 +135,19 @@ class ArborClient:
             raise SourceFormatError("arbor: the GraphQL answer is not a JSON object", mis=MIS)
         errors = answer.get("errors")
         if errors:
-            messages = [str(e.get("message", e)) for e in errors if isinstance(e, Mapping)]
-            fields = sorted({f for m in messages for f in _FIELD.findall(m)})
-            if any("denied" in m.lower() or "may not" in m.lower() for m in messages):
+            listed = errors if isinstance(errors, list) else [errors]
+            messages = [
+                str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in listed
+            ]
+            fields, others = permission_fields(messages)
+            if fields:
+                more = f" (and {len(others)} other error(s): {others[0][:120]})" if others else ""
                 raise PermissionDeniedError(
                     "arbor: the application may not read "
-                    + ", ".join(fields or messages[:3])
-                    + "; ask the school to grant these fields in Arbor's application permissions",
-                    missing=fields or messages[:3],
+                    + ", ".join(fields)
+                    + "; ask the school to grant these fields in Arbor's application permissions"
+                    + more,
+                    missing=fields,
                     mis=MIS,
                 )
             raise SourceFormatError(

@@ -14,8 +14,8 @@ __all__ = ["CREDENTIALS", "PARTNER_HOST", "SETTINGS", "ArborConfig"]
 
 PARTNER_HOST = "https://api.uk.arbor.sc"
 
-#: Arbor throttles after a few hundred requests and says not for how long (mis-apis.md
-#: 2.4; a third-party client sleeps 10, 20, 30 s): back off longer than the shared
+#: Arbor throttles after a few hundred requests and says not for how long (sis-sdk-php
+#: PR #60; a third-party client sleeps 10, 20, 30 s): back off longer than the shared
 #: defaults, up to about two minutes in all, before a request is given up.
 HTTP_DEFAULTS = {"http_attempts": "8", "http_wait_initial": "1", "http_wait_max": "60"}
 HTTP_SETTINGS = http_settings(attempts=8, wait_initial=1, wait_max=60)
@@ -51,6 +51,18 @@ SETTINGS = (
     SettingField("rest_first_page", "the number of the first REST page (not published)", "1"),
     *HTTP_SETTINGS,
     SettingField(
+        "include_former_staff",
+        "yes: also extract staff Arbor still holds whose employment has ended",
+        "no",
+    ),
+    SettingField(
+        "staff_current_from",
+        "what decides that a member of staff is current: 'contracts' (StaffContract "
+        "dates, as the official SDK's examples do) or 'staff_fields' (Staff."
+        "isActiveInSchool and Staff.leavingDate, as public GraphQL clients read them)",
+        "contracts",
+    ),
+    SettingField(
         "eligibility_codes",
         "Arbor eligibility codes of the student flags, as flag=CODE pairs",
         "fsm=FSM,eal=EAL,pupil_premium=PP,service_child=SC",
@@ -78,6 +90,7 @@ SETTINGS = (
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
+STAFF_CURRENT_FROM = ("contracts", "staff_fields")
 _FLAGS = frozenset({"fsm", "eal", "pupil_premium", "service_child"})
 
 
@@ -124,6 +137,8 @@ class ArborConfig:
     exam_subject_path: str
     exam_qualification_path: str
     exam_series_path: str
+    include_former_staff: bool = False
+    staff_current_from: str = "contracts"
 
     @classmethod
     def from_context(cls, context: ExtractContext) -> ArborConfig:
@@ -154,6 +169,21 @@ class ArborConfig:
                 "arbor: read_mode is 'graphql' or 'rest'", mis="arbor", setting="read_mode"
             )
 
+        former = (context.setting("include_former_staff", "no") or "no").strip().lower()
+        if former not in ("yes", "no", "true", "false"):
+            raise ConfigurationError(
+                "arbor: include_former_staff is 'yes' or 'no'",
+                mis="arbor",
+                setting="include_former_staff",
+            )
+        current_from = context.setting("staff_current_from", "contracts") or "contracts"
+        if current_from not in STAFF_CURRENT_FROM:
+            raise ConfigurationError(
+                "arbor: staff_current_from is 'contracts' or 'staff_fields'",
+                mis="arbor",
+                setting="staff_current_from",
+            )
+
         def path(name: str) -> str:
             value = context.settings.get(name)
             return _DEFAULTS[name] or "" if value is None else value
@@ -170,4 +200,6 @@ class ArborConfig:
             exam_subject_path=path("exam_subject_path"),
             exam_qualification_path=path("exam_qualification_path"),
             exam_series_path=path("exam_series_path"),
+            include_former_staff=former in ("yes", "true"),
+            staff_current_from=current_from,
         )

@@ -29,9 +29,16 @@ from misbridge.source import (
 )
 from misbridge_arbor import changes, mapping
 from misbridge_arbor.client import ArborClient
+from misbridge_arbor.config import ArborConfig
 from misbridge_arbor.photos import media_type
 from misbridge_arbor.reader import Reader
 from misbridge_arbor.selection import Spec, graphql_query, with_revisions
+from misbridge_arbor.staff_status import (
+    CONTRACT_SPEC,
+    STAFF_STATUS_SPEC,
+    former_from_contracts,
+    former_from_fields,
+)
 
 __all__ = [
     "ArborSession",
@@ -135,10 +142,47 @@ async def _people(
     changes.write_mark(base, entity, started, best)
 
 
-async def staff(session: ArborSession, since: datetime | None = None) -> AsyncIterator[SourceStaff]:
-    async for page in _people(session, "Staff", mapping.STAFF_SPEC, since):
-        for row in page:
-            yield mapping.staff(row)
+def _status_source(config: ArborConfig) -> tuple[str, Spec] | None:
+    """The entity and fields that say who is former staff (None: everyone is kept)."""
+    if config.include_former_staff:
+        return None
+    if config.staff_current_from == "staff_fields":
+        return "Staff", STAFF_STATUS_SPEC
+    return "StaffContract", CONTRACT_SPEC
+
+
+async def former_staff(session: ArborSession, today: date) -> set[str]:
+    """Ids of the staff Arbor still holds whose employment has ended (see
+    :mod:`misbridge_arbor.staff_status`); empty with ``include_former_staff``."""
+    source = _status_source(session.client.config)
+    if source is None:
+        return set()
+    rows = await session.reader.all_rows(*source)
+    if source[0] == "Staff":
+        return former_from_fields(rows, today)
+    return former_from_contracts(rows, today)
+
+
+async def staff(
+    session: ArborSession, since: datetime | None = None, today: date | None = None
+) -> AsyncIterator[SourceStaff]:
+    """Current staff; former staff are left out, like leavers (counted in the log)."""
+    former = asyncio.ensure_future(former_staff(session, today or datetime.now(UTC).date()))
+    skipped = 0
+    try:
+        async for page in _people(session, "Staff", mapping.STAFF_SPEC, since):
+            left = await former
+            for row in page:
+                if str(row["id"]) in left:
+                    skipped += 1
+                    continue
+                yield mapping.staff(row)
+    finally:
+        if not former.done():
+            former.cancel()
+        await asyncio.gather(former, return_exceptions=True)
+    if skipped:
+        log.info("arbor.former_staff_skipped", count=skipped)
 
 
 async def students(
@@ -182,12 +226,17 @@ async def exam_results(session: ArborSession) -> AsyncIterator[SourceExamResult]
                 yield result
 
 
-async def photos(session: ArborSession) -> AsyncIterator[SourcePhoto]:
-    """One request per person (Arbor has no bulk photo read); 404 means no photo."""
+async def photos(session: ArborSession, today: date | None = None) -> AsyncIterator[SourcePhoto]:
+    """One request per person (Arbor has no bulk photo read); 404 means no photo.
+    Former staff are not asked for: they are not extracted either."""
     reader, client = session.reader, session.client
-    people = await asyncio.gather(reader.ids("Student"), reader.ids("Staff"))
-    wanted = [(Role.STUDENT, "student", i) for i in people[0]]
-    wanted += [(Role.STAFF, "staff", i) for i in people[1]]
+    pupils, staff_ids, left = await asyncio.gather(
+        reader.ids("Student"),
+        reader.ids("Staff"),
+        former_staff(session, today or datetime.now(UTC).date()),
+    )
+    wanted = [(Role.STUDENT, "student", i) for i in pupils]
+    wanted += [(Role.STAFF, "staff", i) for i in staff_ids if i not in left]
     # Bounded by the client's pool; a window keeps memory flat for large schools.
     window = max(client.http.policy.concurrency * 4, 1)
     for start in range(0, len(wanted), window):
@@ -214,7 +263,7 @@ def _probes(session: ArborSession) -> dict[Dataset, list[tuple[str, Spec]]]:
             ("AcademicYear", mapping.ACADEMIC_YEAR_SPEC),
             ("AcademicLevel", mapping.ACADEMIC_LEVEL_SPEC),
         ],
-        Dataset.STAFF: [("Staff", mapping.STAFF_SPEC)],
+        Dataset.STAFF: [("Staff", mapping.STAFF_SPEC), *filter(None, [_status_source(config)])],
         Dataset.STUDENTS: [("Student", mapping.student_spec(config))],
         Dataset.GROUPS: groups_,
         Dataset.EXAM_RESULTS: [("QualificationResult", mapping.exam_spec(config))],
@@ -244,6 +293,9 @@ async def check(session: ArborSession, context: ExtractContext) -> list[Permissi
         missing = tuple(dict.fromkeys(m for group in found for m in group))
         checks.append(PermissionCheck(dataset, missing))
     photo_missing = await _missing(lambda: client.photo("student", "0"))
+    status = _status_source(client.config)
+    if status is not None:
+        photo_missing += await probe(*status)
     checks.append(
         PermissionCheck(
             Dataset.PHOTOS,

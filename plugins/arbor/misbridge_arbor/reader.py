@@ -2,7 +2,8 @@
 
 ``graphql`` (default): one query per page of each root entity (``page_size``/``page_num``).
 ``rest``: what the official SDK does: each listing page gives references only, and each
-object costs one more request (mis-apis.md 2.2, "N+1 by design"); nested lookups are
+object costs one more request (Arbor's docs: a listing holds "the URL of each individual
+resource"; the Ruby gem's README calls it N+1); nested lookups are
 fetched by their ``href`` (once each), reverse lists (a student's email addresses) come
 from the child resource's listing, and the fields Arbor documents on GraphQL only
 (``Student.upn`` and the on-roll dates) still come from one GraphQL query.
@@ -40,6 +41,7 @@ RESOURCES: dict[str, str] = {
     "TeachingGroupTutor": "teaching-group-tutors",
     "Student": "students",
     "Staff": "staff",
+    "StaffContract": "staff-contracts",
     "EmailAddress": "email-addresses",
     "TelephoneNumber": "telephone-numbers",
     "PostalAddressOccupancy": "postal-address-occupancies",
@@ -63,9 +65,11 @@ REVERSE: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
-#: Fields mis-apis.md documents on GraphQL only ("GraphQL exposes Student.upn directly").
+#: Fields public clients read over GraphQL only (``Student.upn``; the staff flags): the
+#: SDK's REST models do not have them.
 GRAPHQL_ONLY: dict[str, frozenset[str]] = {
     "Student": frozenset({"upn", "mostRecentEntryDate", "leavingDate", "displayAcademicLevel"}),
+    "Staff": frozenset({"joiningDate", "leavingDate", "isActiveInSchool"}),
 }
 
 

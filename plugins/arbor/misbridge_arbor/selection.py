@@ -30,8 +30,12 @@ def path_spec(path: str) -> dict[str, Any]:
     """``"a.b.c"`` -> ``{"a": {"b": {"c": None}}}`` (empty path -> empty spec)."""
     if not path:
         return {}
-    head, _, rest = path.partition(".")
-    return {_name(head): path_spec(rest) if rest else None}
+    spec: dict[str, Any] | None = None
+    # Every step is checked, so "a." or "a..b" is refused rather than shortened.
+    for step in reversed([_name(step) for step in path.split(".")]):
+        spec = {step: spec}
+    assert spec is not None
+    return spec
 
 
 def merge_spec(*specs: Spec) -> dict[str, Any]:

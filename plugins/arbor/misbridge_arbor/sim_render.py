@@ -1,14 +1,16 @@
 """Rendering store entities in Arbor's two wire formats.
 
-REST (mis-apis.md 2.2): listings return ``{entityType, href, id, displayName}`` stubs
-only; an object has its properties, related objects nested as ``{entityType, href,
-displayName, ...their scalar properties}`` (the docs' ``room.site`` example) and dates
-as ``{"entityType": "date", "date": "Y-m-d H:i:s"}``.
+REST (Arbor's developer docs, developers.arbor-education.com/api): listings return
+``{entityType, href, id, displayName}`` stubs only; an object has its properties,
+related objects nested as ``{entityType, href, displayName, ...their scalar
+properties}`` (the docs' ``room.site`` example) and dates as
+``{"entityType": "date", "date": "Y-m-d H:i:s"}``.
 
-GraphQL (mis-apis.md 2.3): root fields are entity names with ``page_size``/``page_num``
-(0-based) and field filters; the response is ``{"data": {...}}`` or ``{"errors": [...]}``,
-and a field the application may not read comes back as an error naming ``Entity.field``.
-The query is parsed with graphql-core (docs/decisions); resolution over the store is ours.
+GraphQL (as public clients use it): root fields are entity names with ``page_size``
+and ``page_num`` (0-based) and field filters; the response is ``{"data": {...}}`` or
+``{"errors": [...]}``, and a field the application may not read comes back as an error
+naming ``Entity.field``. The query is parsed with graphql-core (docs/decisions);
+resolution over the store is ours.
 """
 
 from __future__ import annotations
@@ -28,12 +30,31 @@ from graphql import (
 
 from misbridge_arbor.sim_store import RESOURCES, REVERSE, EntityStore, Ref
 
-__all__ = ["GRAPHQL_ONLY", "GraphQLFailure", "execute_graphql", "href", "rest_object", "rest_stub"]
+__all__ = [
+    "DEFAULT_GRAPHQL_PAGE_SIZE",
+    "DENIED_MESSAGE",
+    "GRAPHQL_ONLY",
+    "GraphQLFailure",
+    "execute_graphql",
+    "href",
+    "rest_object",
+    "rest_stub",
+]
 
-#: Fields mis-apis.md documents on GraphQL only (the REST path of UPNs is unknown).
+#: Fields public clients read over GraphQL only: neither the SDK's REST models nor any
+#: public REST client shows them (the REST path of UPNs is not published).
 GRAPHQL_ONLY: dict[str, frozenset[str]] = {
     "Student": frozenset({"upn", "mostRecentEntryDate", "leavingDate", "displayAcademicLevel"}),
+    "Staff": frozenset({"joiningDate", "leavingDate", "isActiveInSchool"}),
 }
+
+#: How Arbor words a field the application may not read (Arbor's developer portal, as
+#: quoted by public integrations): ``You do not have access to `Entity.property`.``
+DENIED_MESSAGE = "You do not have access to `{field}`."
+
+#: GraphQL's page size when a query gives none (3000 per Arbor's developer portal, as
+#: quoted by a public integration; not confirmed against a live school).
+DEFAULT_GRAPHQL_PAGE_SIZE = 3000
 
 
 def wire_id(entity_id: str) -> int | str:
@@ -158,9 +179,13 @@ class _Executor:
         hidden: Collection[str],
         denied: Collection[str],
         max_page_size: int | None,
+        default_page_size: int,
+        denied_message: str,
     ) -> None:
         self.store = store
         self.max_page_size = max_page_size
+        self.default_page_size = default_page_size
+        self.denied_message = denied_message
         self.hidden = hidden
         self.denied = denied
         self.errors: list[dict[str, Any]] = []
@@ -177,9 +202,8 @@ class _Executor:
             if kind in self.denied or f"{kind}.{name}" in self.hidden:
                 self.errors.append(
                     {
-                        "message": f"Access denied: the application may not read {kind}.{name}",
+                        "message": self.denied_message.format(field=f"{kind}.{name}"),
                         "path": [*path, name],
-                        "extensions": {"category": "permission", "field": f"{kind}.{name}"},
                     }
                 )
                 continue
@@ -198,12 +222,17 @@ class _Executor:
         if kind not in RESOURCES:
             raise GraphQLFailure([{"message": f'Cannot query field "{kind}" on type "Query".'}])
         args = {a.name.value: value_from_ast_untyped(a.value) for a in node.arguments or ()}
-        size = int(args.get("page_size", 100))
+        size = int(args.get("page_size", self.default_page_size))
         page = int(args.get("page_num", 0))
         if size < 1 or page < 0:
             raise GraphQLFailure([{"message": "page_size must be positive and page_num >= 0"}])
         if self.max_page_size is not None and size > self.max_page_size:
-            raise GraphQLFailure([{"message": f"page_size may not exceed {self.max_page_size}"}])
+            if "page_size" not in args:  # the default is the server's own, capped
+                size = self.max_page_size
+            else:
+                raise GraphQLFailure(
+                    [{"message": f"page_size may not exceed {self.max_page_size}"}]
+                )
         rows = self.store.rows(kind)
         if any(name not in ("page_size", "page_num") for name in args):
             rows = [(i, r) for i, r in rows if _matches(self.store, r, i, args)]
@@ -252,6 +281,17 @@ class _Executor:
 
             return children
 
+        def get(_: str, record: Mapping[str, Any]) -> Any:
+            if name in record:
+                return self.value(record[name], selection)
+            # GraphQL flattens the person's fields onto Student and Staff (public clients
+            # read Student.legalFirstName and Student.dateOfBirth directly).
+            person = record.get("person")
+            found = store.get(person) if isinstance(person, Ref) else None
+            if found is not None and name in found:
+                return self.value(found[name], selection)
+            raise GraphQLFailure([{"message": f'Cannot query field "{name}" on type "{kind}".'}])
+
         if _only_id(selection):
             # A reference asked for its id alone (every membership row): no lookup of
             # the target beyond checking it exists.
@@ -265,17 +305,6 @@ class _Executor:
                 return self.value(value, selection)
 
             return ref_id
-
-        def get(_: str, record: Mapping[str, Any]) -> Any:
-            if name in record:
-                return self.value(record[name], selection)
-            # GraphQL flattens the person's fields onto Student and Staff (mis-apis.md 2.3:
-            # "Student fields used: legalFirstName, ..., dateOfBirth").
-            person = record.get("person")
-            found = store.get(person) if isinstance(person, Ref) else None
-            if found is not None and name in found:
-                return self.value(found[name], selection)
-            raise GraphQLFailure([{"message": f'Cannot query field "{name}" on type "{kind}".'}])
 
         return get
 
@@ -309,6 +338,8 @@ def execute_graphql(
     hidden: Collection[str] = (),
     denied: Collection[str] = (),
     max_page_size: int | None = None,
+    default_page_size: int = DEFAULT_GRAPHQL_PAGE_SIZE,
+    denied_message: str = DENIED_MESSAGE,
 ) -> dict[str, Any]:
     """Answer a GraphQL query body: ``{"data": ...}`` or raise :class:`GraphQLFailure`."""
     try:
@@ -318,7 +349,7 @@ def execute_graphql(
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1 or operations[0].operation.value != "query":
         raise GraphQLFailure([{"message": "send exactly one query operation"}])
-    executor = _Executor(store, hidden, denied, max_page_size)
+    executor = _Executor(store, hidden, denied, max_page_size, default_page_size, denied_message)
     roots = [n for n in operations[0].selection_set.selections if isinstance(n, FieldNode)]
     for node in roots:
         executor.check(node.name.value, node.selection_set, [node.name.value])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from misbridge.model import GroupKind, Role
-from misbridge.source import RawDate, SourceSchool, SourceStudent
+from misbridge.source import RawDate, SourceEmail, SourceSchool, SourceStudent
 from misbridge_arbor.sim_store import GROUP_ENTITIES, EntityStore, Ref, StoreOptions
 
 __all__ = ["build_store", "embed", "merge"]
@@ -33,9 +33,12 @@ def _day(value: RawDate) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def build_store(school: SourceSchool, options: StoreOptions | None = None) -> EntityStore:
-    """Render a sample school as Arbor entities."""
+def build_store(
+    school: SourceSchool, options: StoreOptions | None = None, today: date | None = None
+) -> EntityStore:
+    """Render a sample school as Arbor entities (and the former staff Arbor keeps)."""
     store = EntityStore(options=options or StoreOptions())
+    today = today or date.today()
     years: list[tuple[str, date | None, date | None]] = []
     for ay in school.academic_years:
         start, end = _day(ay.start), _day(ay.end)
@@ -63,7 +66,7 @@ def build_store(school: SourceSchool, options: StoreOptions | None = None) -> En
         )
         if yg.code is not None and year == current:
             levels.setdefault(yg.code, yg.mis_id)
-    _add_staff(store, school)
+    _add_staff(store, school, today)
     for student in school.students:
         _add_student(store, student, levels)
     _add_groups(store, school, current)
@@ -112,8 +115,52 @@ def _contacts(
         )
 
 
-def _add_staff(store: EntityStore, school: SourceSchool) -> None:
-    for staff in school.staff:
+#: Former staff the simulated school still holds (Arbor keeps ex-staff): their contracts
+#: ended, so no correct extract returns them as current staff.
+FORMER_STAFF: tuple[tuple[str, str, str], ...] = (
+    ("L9001", "Former", "Teacher"),
+    ("L9002", "Retired", "Head"),
+)
+
+
+def _staff_record(
+    store: EntityStore,
+    staff_id: str,
+    person: Ref,
+    code: str | None,
+    contracts: list[tuple[date, date | None]],
+    today: date,
+) -> None:
+    """A member of staff and their contracts. ``joiningDate``, ``leavingDate`` and
+    ``isActiveInSchool`` are what public GraphQL clients read on ``Staff``; here they
+    follow the contracts, which decide "current" in the official SDK's examples
+    (a contract started before now, with no end date or one not yet passed)."""
+    current = any(start <= today and (end is None or end >= today) for start, end in contracts)
+    ended = [end for _, end in contracts if end is not None]
+    left = not current and bool(contracts) and len(ended) == len(contracts)
+    store.add(
+        "Staff",
+        {
+            "person": person,
+            "staffNumber": None,
+            "timetableAbbreviation": code,
+            "joiningDate": min((start for start, _ in contracts), default=None),
+            "leavingDate": max(ended) if left else None,
+            "isActiveInSchool": not left,
+        },
+        staff_id,
+    )
+    for start, end in contracts:
+        store.add(
+            "StaffContract",
+            {"staff": Ref("Staff", staff_id), "startDate": start, "endDate": end},
+        )
+
+
+def _add_staff(store: EntityStore, school: SourceSchool, today: date) -> None:
+    starts = [d for y in school.academic_years if (d := _day(y.start)) is not None]
+    began = min(starts, default=today - timedelta(days=365))
+    for n, staff in enumerate(school.staff):
         person = _person(
             store,
             gender=staff.gender,
@@ -123,13 +170,28 @@ def _add_staff(store: EntityStore, school: SourceSchool) -> None:
             preferredFirstName=staff.forename,
             preferredLastName=staff.surname,
         )
-        ref = Ref("Staff", staff.mis_id)
-        store.add(
-            "Staff",
-            {"person": person, "staffNumber": None, "timetableAbbreviation": staff.staff_code},
-            staff.mis_id,
+        # Most staff hold one open contract; the second has an ended contract before
+        # the current one (a change of post); the last has none recorded at all.
+        contracts: list[tuple[date, date | None]] = [(began, None)]
+        if n == 1:
+            contracts = [(began - timedelta(days=900), began - timedelta(days=1)), (began, None)]
+        elif n == len(school.staff) - 1 and n > 1:
+            contracts = []
+        _staff_record(store, staff.mis_id, person, staff.staff_code, contracts, today)
+        _contacts(store, Ref("Staff", staff.mis_id), staff.emails)
+    for mis_id, forename, surname in FORMER_STAFF[: store.options.former_staff]:
+        person = _person(
+            store,
+            gender="F",
+            legalFirstName=forename,
+            legalLastName=surname,
+            preferredFirstName=forename,
+            preferredLastName=surname,
         )
-        _contacts(store, ref, staff.emails)
+        contracts = [(began - timedelta(days=2000), today - timedelta(days=200))]
+        _staff_record(store, mis_id, person, mis_id[-2:], contracts, today)
+        address = f"{forename}.{surname}@example.org".lower()
+        _contacts(store, Ref("Staff", mis_id), [SourceEmail(type="W", address=address)])
 
 
 def _add_student(store: EntityStore, s: SourceStudent, levels: Mapping[str, str]) -> None:
@@ -150,7 +212,7 @@ def _add_student(store: EntityStore, s: SourceStudent, levels: Mapping[str, str]
             "person": person,
             "studentNumber": s.admission_number,
             "ethnicity": store.lookup("Ethnicity", s.ethnicity),
-            # GraphQL-only fields (mis-apis.md 2.3): the REST path of UPNs is unknown.
+            # Fields public clients read over GraphQL only; the REST path of UPNs is unknown.
             "upn": s.upn,
             "mostRecentEntryDate": _day(s.admission_date),
             "leavingDate": _day(s.leaving_date),

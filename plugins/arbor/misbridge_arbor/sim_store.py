@@ -1,4 +1,5 @@
-"""The simulator's data: a school rendered as Arbor entities (mis-apis.md 2.3).
+"""The simulator's data: a school rendered as Arbor entities (sis-sdk-php
+``src/Arbor/Model/*.php`` property names).
 
 Every record is a plain dict of SDK property names. A related object is a :class:`Ref`
 to another entity; a property the reference marks as a configurable path (for example
@@ -57,6 +58,7 @@ RESOURCES: dict[str, str] = {
     "TeachingGroupTutor": "teaching-group-tutors",
     "Student": "students",
     "Staff": "staff",
+    "StaffContract": "staff-contracts",
     "Person": "people",
     "Gender": "genders",
     "Title": "titles",
@@ -73,8 +75,9 @@ RESOURCES: dict[str, str] = {
     "QualificationGrade": "qualification-grades",
 }
 
-#: Reverse lists GraphQL exposes on an entity (by analogy with the documented
-#: ``Staff.emailAddresses`` and ``RegistrationForm.tutors``): field -> (child type, link).
+#: Reverse lists GraphQL exposes on an entity (``Staff.emailAddresses`` and
+#: ``RegistrationForm.tutors`` are seen in public GraphQL clients; the others by analogy):
+#: field -> (child type, link).
 REVERSE: dict[str, dict[str, tuple[str, str]]] = {
     "Student": {
         "emailAddresses": ("EmailAddress", "emailAddressOwner"),
@@ -87,6 +90,7 @@ REVERSE: dict[str, dict[str, tuple[str, str]]] = {
         "emailAddresses": ("EmailAddress", "emailAddressOwner"),
         "telephoneNumbers": ("TelephoneNumber", "numberOwner"),
     },
+    "RegistrationForm": {"tutors": ("RegistrationFormTutor", "registrationForm")},
 }
 
 GROUP_ENTITIES: dict[GroupKind, tuple[str, str, str, str]] = {
@@ -115,7 +119,7 @@ GROUP_ENTITIES: dict[GroupKind, tuple[str, str, str, str]] = {
 #: What an account denied a dataset can no longer read.
 DATASET_ENTITIES: dict[Dataset, frozenset[str]] = {
     Dataset.YEARS: frozenset({"AcademicYear", "AcademicLevel"}),
-    Dataset.STAFF: frozenset({"Staff"}),
+    Dataset.STAFF: frozenset({"Staff", "StaffContract"}),
     Dataset.STUDENTS: frozenset(
         {"Student", "SenStatusAssignment", "EligibilityRecord", "PostalAddressOccupancy"}
     ),
@@ -135,7 +139,7 @@ DEFAULT_CONTACT_TYPES: Mapping[str, Mapping[str, str]] = {
 
 @frozen
 class StoreOptions:
-    """Facts mis-apis.md marks [Unknown]: each is also a plugin setting of the same name."""
+    """Facts no public source settles: each is also a plugin setting of the same name."""
 
     eligibility_codes: Mapping[str, str] = field(
         factory=lambda: {"fsm": "FSM", "eal": "EAL", "pupil_premium": "PP", "service_child": "SC"}
@@ -145,6 +149,8 @@ class StoreOptions:
     exam_qualification_path: str = "candidateEntry.qualificationAward.displayName"
     exam_series_path: str = "candidateEntry.qualificationAvailabilityInstance.displayName"
     contact_types: Mapping[str, Mapping[str, str]] = field(factory=lambda: DEFAULT_CONTACT_TYPES)
+    #: How many former staff (contracts ended) the school still holds, as Arbor keeps them.
+    former_staff: int = 2
 
 
 @define

@@ -1,4 +1,4 @@
-"""A stand-in for an Arbor school's API (mis-apis.md section 2), serving one sample school.
+"""A stand-in for an Arbor school's API, serving one sample school.
 
 Shipped code: the tests, ``misbridge demo --mis arbor`` and ``bench/bench_arbor.py`` use
 it. It speaks HTTP Basic (optionally the common partner host's ``x-mis-application-id``),
@@ -7,8 +7,9 @@ the REST grammar (``/rest-v2/<dash-plural>`` reference listings, singular root k
 both parameter spellings the official SDKs use, profile pictures), ``POST /graphql/query``,
 Arbor's error body, and throttling with 429 after a configurable number of requests.
 
-Everything mis-apis.md marks [Unknown] is an option here and a plugin setting of the
-same name (see :class:`~misbridge_arbor.sim_store.StoreOptions` and the factory).
+What no public source settles is an option here and a plugin setting of the same name
+(see :class:`~misbridge_arbor.sim_store.StoreOptions` and the factory). The wire facts
+and their sources are listed in ``docs/plugins/arbor.md``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from misbridge.model import Dataset
 from misbridge.simulation import Fault, FaultInjector, asgi_transport
 from misbridge.source import SourceSchool
 from misbridge_arbor.sim_render import (
+    DEFAULT_GRAPHQL_PAGE_SIZE,
+    DENIED_MESSAGE,
     GraphQLFailure,
     execute_graphql,
     href,
@@ -64,21 +67,23 @@ _REASONS = {
 
 
 def arbor_error(
-    status: int, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    trace: str | None = "",
 ) -> JSONResponse:
-    """Arbor's error body: ``{"response": {"code", "reason", "errors": [...]}}``."""
+    """Arbor's error body: ``{"response": {"code", "reason", "errors": [...]}}``.
+
+    ``trace`` is a string or absent (``None``): the official PHP SDK reads
+    ``errors[0].trace`` into a ``?string``, so anything else would break it."""
+    error: dict[str, Any] = {
+        "exception": _EXCEPTIONS.get(status, "Arbor\\Exception\\Exception"),
+        "message": message,
+    }
+    if trace is not None:
+        error["trace"] = trace
     body = {
-        "response": {
-            "code": status,
-            "reason": _REASONS.get(status, "Error"),
-            "errors": [
-                {
-                    "exception": _EXCEPTIONS.get(status, "Arbor\\Exception\\Exception"),
-                    "message": message,
-                    "trace": [],
-                }
-            ],
-        }
+        "response": {"code": status, "reason": _REASONS.get(status, "Error"), "errors": [error]}
     }
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
@@ -117,9 +122,15 @@ class ArborSimulator:
         username: str = "misbridge-sim-app",
         api_key: str | None = None,
         store_options: StoreOptions | None = None,
+        error_trace: str | None = "",
+        graphql_default_page_size: int = DEFAULT_GRAPHQL_PAGE_SIZE,
+        denied_message: str = DENIED_MESSAGE,
     ) -> None:
         self.school = school
         self.store: EntityStore = build_store(school, store_options)
+        self.error_trace = error_trace
+        self.graphql_default_page_size = graphql_default_page_size
+        self.denied_message = denied_message
         self.denied = frozenset(kind for d in deny for kind in DATASET_ENTITIES.get(Dataset(d), ()))
         self.hidden_fields = frozenset(hidden_fields)
         self.throttle_after = throttle_after
@@ -182,6 +193,11 @@ class ArborSimulator:
     def close(self) -> None:
         """Nothing to release: the store lives in memory."""
 
+    def _error(
+        self, status: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> JSONResponse:
+        return arbor_error(status, message, headers, trace=self.error_trace)
+
     # -- authentication, application id, throttling -------------------------------------------
     async def _guard(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -196,9 +212,9 @@ class ArborSimulator:
 
     def _refuse(self, headers: Mapping[str, str]) -> Response | None:
         if not self._authorised(headers.get("authorization", "")):
-            return arbor_error(401, "Unauthorized, possibly wrong credentials")
+            return self._error(401, "Unauthorized, possibly wrong credentials")
         if self.application_id and headers.get("x-mis-application-id") != self.application_id:
-            return arbor_error(
+            return self._error(
                 401, "The x-mis-application-id header does not name an approved application"
             )
         if self.throttle_after is not None:
@@ -212,7 +228,7 @@ class ArborSimulator:
             if count > self.throttle_after:
                 self.throttled += 1
                 extra = {"retry-after": self.retry_after} if self.retry_after else {}
-                return arbor_error(429, "API rate limit exceeded", extra)
+                return self._error(429, "API rate limit exceeded", extra)
         return None
 
     def _authorised(self, header: str) -> bool:
@@ -232,9 +248,9 @@ class ArborSimulator:
         resource = request.path_params["resource"]
         kind = _KIND_BY_RESOURCE.get(resource)
         if kind is None:
-            return arbor_error(404, f"Resource type '{resource}' does not exist")
+            return self._error(404, f"Resource type '{resource}' does not exist")
         if kind in self.denied:
-            return arbor_error(403, f"The application may not read {kind} records")
+            return self._error(403, f"The application may not read {kind} records")
         return kind
 
     async def _listing(self, request: Request) -> Response:
@@ -246,16 +262,16 @@ class ArborSimulator:
             size = int(query.get("page-size", "100"))
             page = int(query.get("page-number", str(self.rest_first_page))) - self.rest_first_page
         except ValueError:
-            return arbor_error(422, "page-number and page-size must be whole numbers")
+            return self._error(422, "page-number and page-size must be whole numbers")
         if size < 1 or page < 0:
-            return arbor_error(422, "page-number or page-size is out of range")
+            return self._error(422, "page-number or page-size is out of range")
         if self.max_page_size is not None and size > self.max_page_size:
-            return arbor_error(422, f"page-size may not exceed {self.max_page_size}")
+            return self._error(422, f"page-size may not exceed {self.max_page_size}")
         rows = self.store.entities.get(kind, {})
         try:
             ids = [i for i, r in rows.items() if self._filtered(kind, r, query)]
         except ValueError as exc:
-            return arbor_error(422, str(exc))
+            return self._error(422, str(exc))
         window = ids[page * size : (page + 1) * size]
         return JSONResponse(
             {_plural_root(RESOURCES[kind]): [rest_stub(self.store, kind, i) for i in window]}
@@ -294,7 +310,7 @@ class ArborSimulator:
             return kind
         entity_id = request.path_params["id"]
         if entity_id not in self.store.entities.get(kind, {}):
-            return arbor_error(404, f"{kind} with id {entity_id} was not found")
+            return self._error(404, f"{kind} with id {entity_id} was not found")
         return JSONResponse({_root(kind): rest_object(self.store, kind, entity_id)})
 
     async def _changelog(self, request: Request) -> Response:
@@ -308,9 +324,9 @@ class ArborSimulator:
             first = int(start) if start is not None else None
             last = int(end) if end is not None else self.store.revision
         except ValueError:
-            return arbor_error(422, "from-revision and to-revision must be whole numbers")
+            return self._error(422, "from-revision and to-revision must be whole numbers")
         if first is None:
-            return arbor_error(422, "from-revision is required")
+            return self._error(422, "from-revision is required")
         changes = []
         for revision, changed_kind, entity_id, change in self.store.changes:
             if changed_kind != kind or not first < revision <= last:
@@ -334,12 +350,12 @@ class ArborSimulator:
     async def _photo(self, request: Request) -> Response:
         kind, person = request.path_params["kind"], request.path_params["id"]
         if kind not in ("student", "staff"):
-            return arbor_error(404, f"No profile pictures for '{kind}'")
+            return self._error(404, f"No profile pictures for '{kind}'")
         if "ProfilePicture" in self.denied:
-            return arbor_error(403, "The application may not read profile pictures")
+            return self._error(403, "The application may not read profile pictures")
         data = self.store.photos.get((kind, person))
         if data is None:
-            return arbor_error(404, f"No profile picture for {kind} {person}")
+            return self._error(404, f"No profile picture for {kind} {person}")
         return Response(data, media_type=self.photo_content_type)
 
     # -- GraphQL ----------------------------------------------------------------------------
@@ -358,6 +374,8 @@ class ArborSimulator:
                 hidden=self.hidden_fields,
                 denied=self.denied,
                 max_page_size=self.max_page_size,
+                default_page_size=self.graphql_default_page_size,
+                denied_message=self.denied_message,
             )
         except GraphQLFailure as failure:
             return JSONResponse({"errors": failure.errors})
@@ -377,7 +395,10 @@ def simulator(
     ``options``: ``throttle_after``, ``throttle_window``, ``retry_after``,
     ``max_page_size``, ``application_id``, ``photo_content_type``, ``rest_first_page``,
     ``hidden_fields`` ("Entity.field" the app may not read), ``username``, ``api_key``,
-    and the [Unknown] facts of :class:`StoreOptions` by name.
+    ``error_trace`` (the error body's ``trace`` string; None leaves it out),
+    ``graphql_default_page_size`` (rows when a query names no ``page_size``),
+    ``denied_message`` (how a refused field is worded, ``{field}`` = "Entity.field"),
+    and the unpublished facts of :class:`StoreOptions` by name (``former_staff`` too).
     """
     store_fields = {a.name for a in StoreOptions.__attrs_attrs__}
     store_kwargs = {k: options.pop(k) for k in list(options) if k in store_fields}

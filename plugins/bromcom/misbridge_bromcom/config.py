@@ -10,6 +10,7 @@ from attrs import frozen
 from misbridge.errors import ConfigurationError
 from misbridge.hooktypes import CredentialField, ExtractContext, SettingField
 from misbridge.http import HttpPolicy, http_settings
+from misbridge_bromcom.exam_types import DEFAULT_EXAM_TYPES, ExamTypes
 from misbridge_bromcom.filters import DEFAULT_MAX_TERMS
 from misbridge_bromcom.schema import Mode, Vocabulary, parse_overrides
 
@@ -32,7 +33,6 @@ DEFAULT_SOAP_URL = (
     "https://cloudmis.bromcom.com/Nucleus/WebServices/ThirdParty/TPReadonlyDataService.asmx"
 )
 DEFAULT_PAGE_SIZE = 100_000
-DEFAULT_EXAM_TYPES = "GCSE,GCE,A Level,AS Level"
 DEFAULT_AUTH_FAULT = r"(?i)user ?name|password|log ?in|authenticat|credential"
 DEFAULT_DENIED_FAULT = r"(?i)permission|not (enabled|granted|allowed|permitted)|access (is )?denied"
 
@@ -78,8 +78,17 @@ SETTINGS: tuple[SettingField, ...] = (
     ),
     SettingField(
         "exam_types",
-        "Assessment types that are exam results, comma-separated.",
+        "Assessment types that are exam results, comma-separated; matched ignoring case, "
+        "punctuation and spacing ('A Level' matches 'GCE A-Level'). Other types are "
+        "counted in the log, never returned.",
         default=DEFAULT_EXAM_TYPES,
+    ),
+    SettingField(
+        "student_join_key",
+        "Which id of a pupil CollectionAssociates and the person-detail entities name: "
+        "person_id (the pupil's person id, as public Partner API clients read it) or "
+        "student_id.",
+        default="person_id",
     ),
     SettingField(
         "student_email_type",
@@ -179,7 +188,8 @@ class BromcomConfig:
     page_size: int
     max_terms: int
     since: date
-    exam_types: tuple[str, ...]
+    exam_types: ExamTypes
+    student_join_key: str
     student_email_type: str
     auth_fault: str
     denied_fault: str
@@ -217,9 +227,20 @@ class BromcomConfig:
                 mis="bromcom",
                 setting="leavers_since",
             ) from None
-        exam_types = tuple(
-            t.strip() for t in (context.setting("exam_types", DEFAULT_EXAM_TYPES) or "").split(",")
-        )
+        exam_types = ExamTypes((context.setting("exam_types", DEFAULT_EXAM_TYPES) or "").split(","))
+        if not exam_types:
+            raise ConfigurationError(
+                "bromcom: exam_types must name at least one assessment type",
+                mis="bromcom",
+                setting="exam_types",
+            )
+        join = (context.setting("student_join_key", "person_id") or "person_id").strip().lower()
+        if join not in ("person_id", "student_id"):
+            raise ConfigurationError(
+                "bromcom: student_join_key must be 'person_id' or 'student_id'",
+                mis="bromcom",
+                setting="student_join_key",
+            )
         return cls(
             mode=mode,
             school_id=school_id,
@@ -230,7 +251,8 @@ class BromcomConfig:
             page_size=_int(context, "page_size", DEFAULT_PAGE_SIZE),
             max_terms=_int(context, "max_filter_terms", DEFAULT_MAX_TERMS),
             since=since,
-            exam_types=tuple(t for t in exam_types if t),
+            exam_types=exam_types,
+            student_join_key=join,
             student_email_type=(context.setting("student_email_type", "H") or "H").strip(),
             auth_fault=context.setting("soap_auth_fault", DEFAULT_AUTH_FAULT) or DEFAULT_AUTH_FAULT,
             denied_fault=context.setting("soap_denied_fault", DEFAULT_DENIED_FAULT)

@@ -106,17 +106,20 @@ def _sen(rows: list[Row], f: Fields) -> tuple[SourceSen, ...]:
     )
 
 
-def attach(student: SourceStudent, details: Details, fields: Mapping[str, Fields]) -> SourceStudent:
-    """``student`` with every contact and SEN row the detail entities hold for them."""
-    person = student.mis_id
+def attach(
+    student: SourceStudent, details: Details, fields: Mapping[str, Fields], person: str
+) -> SourceStudent:
+    """``student`` with every contact and SEN row the detail entities hold for them;
+    ``person`` is the id the person-keyed entities name them by (their person id)."""
 
     def rows(key: str) -> list[Row]:
-        return details.get(key, {}).get(person, [])
+        owner = person if DETAIL_ENTITIES[key] == "person_id" else student.mis_id
+        return details.get(key, {}).get(owner, [])
 
     return evolve(
         student,
         addresses=_addresses(rows("addresses"), fields["addresses"]),
-        telephones=_telephones(rows("telephones"), fields["telephones"], person),
-        emails=_emails(rows("emails"), fields["emails"], person),
+        telephones=_telephones(rows("telephones"), fields["telephones"], student.mis_id),
+        emails=_emails(rows("emails"), fields["emails"], student.mis_id),
         sen=_sen(rows("sen"), fields["sen"]),
     )

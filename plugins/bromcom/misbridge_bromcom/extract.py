@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from misbridge.errors import SourceFormatError
 from misbridge.hooktypes import ExtractContext
 from misbridge.model import Dataset, GroupKind, Role
 from misbridge.source import (
@@ -106,24 +107,49 @@ async def students(
             for record in records:
                 yield record
             continue
-        async for record in _with_details(session, records):
+        pairs = [
+            (record, person_key(session, row, record.mis_id))
+            for row, record in zip(page, records, strict=True)
+        ]
+        async for record in _with_details(session, pairs):
             yield record
 
 
+def person_key(session: BromcomSession, row: Row, student_id: str) -> str:
+    """The id a pupil is named by in person-keyed entities (``student_join_key``)."""
+    if session.config.student_join_key == "student_id":
+        return student_id
+    name = session.config.vocab.field("students", "person_id")
+    found = mapping.text(row, name)
+    if found is None:
+        raise SourceFormatError(
+            f"bromcom: pupil {student_id} has no {name}, the person id that "
+            "CollectionAssociates and the person-detail entities name pupils by; if this "
+            "school's Bromcom names pupils there by their student id, set "
+            "student_join_key=student_id (or name the field: wire_names "
+            "students.person_id=<name>)",
+            mis="bromcom",
+            entity=session.config.vocab.entity("students"),
+            field=name,
+        )
+    return found
+
+
 async def _with_details(
-    session: BromcomSession, records: list[SourceStudent]
+    session: BromcomSession, records: list[tuple[SourceStudent, str]]
 ) -> AsyncIterator[SourceStudent]:
-    """Each batch of pupils with their contacts and SEN history (see :mod:`.contacts`)."""
+    """Each batch of pupils with their contacts and SEN history (see :mod:`.contacts`):
+    the person-keyed entities by the pupils' person ids, SEN by their student ids."""
     size = session.config.max_terms
     batches = [records[n : n + size] for n in range(0, len(records), size)]
     fields = {key: session.fields(key) for key in DETAIL_ENTITIES}
+
+    def ids(batch: list[tuple[SourceStudent, str]], id_name: str) -> list[str]:
+        return [person if id_name == "person_id" else r.mis_id for r, person in batch]
+
     tasks = [
         [
-            _task(
-                session.rows(
-                    key, next(is_in(fields[key][id_name], [r.mis_id for r in batch], size))
-                )
-            )
+            _task(session.rows(key, next(is_in(fields[key][id_name], ids(batch, id_name), size))))
             for key, id_name in DETAIL_ENTITIES.items()
         ]
         for batch in batches
@@ -133,8 +159,8 @@ async def _with_details(
             details: Details = {}
             for key, fetch in zip(DETAIL_ENTITIES, fetches, strict=True):
                 collect(details, key, await fetch, fields)
-            for record in batch:
-                yield attach(record, details, fields)
+            for record, person in batch:
+                yield attach(record, details, fields, person)
     finally:
         await _cancel(*(t for fetches in tasks for t in fetches))
 
@@ -148,6 +174,7 @@ async def groups(
     subjects = _task(session.rows("subjects"))
     associates = _task(session.rows("associates", _window(session, "associates", "end")))
     executives = _task(session.rows("executives", _window(session, "executives", "end")))
+    pupils = _task(pupil_ids(session))
     try:
         cf, sf = session.fields("collections"), session.fields("subjects")
         names = {
@@ -166,32 +193,89 @@ async def groups(
                 continue
             kinds[record.mis_id] = record.kind
             yield record
+        unmatched: dict[str, int] = {}
         for key, person, role, task in (
             ("associates", "person_id", Role.STUDENT, associates),
             ("executives", "staff_id", Role.STAFF, executives),
         ):
-            read = mapping.membership_reader(session.fields(key), person, role, kinds)
+            people = await pupils if role is Role.STUDENT else None
+            read = mapping.membership_reader(
+                session.fields(key), person, role, kinds, people, unmatched
+            )
             for row in await task:
                 member = read(row)
                 if member is not None:
                     yield member
+        if unmatched:
+            raise _unmatched(session, unmatched)
     finally:
-        await _cancel(collections, subjects, associates, executives)
+        await _cancel(collections, subjects, associates, executives, pupils)
+
+
+async def pupil_ids(session: BromcomSession) -> dict[str, str]:
+    """The id CollectionAssociates names each pupil by -> the pupil's student id."""
+    config = session.config
+    f = session.fields("students")
+    rows = await session.rows("students", _window(session, "students", "leaving_date"))
+    if config.student_join_key == "student_id":
+        return {i: i for row in rows if (i := mapping.text(row, f["id"])) is not None}
+    found = {}
+    for row in rows:
+        student = mapping.ident(row, f["id"], "student")
+        found[person_key(session, row, student)] = student
+    return found
+
+
+def _unmatched(session: BromcomSession, unmatched: dict[str, int]) -> SourceFormatError:
+    """Pupil memberships that name no pupil: loud, never dropped in silence."""
+    vocab = session.config.vocab
+    rows = sum(unmatched.values())
+    sample = ", ".join(sorted(unmatched)[:5])
+    key = session.config.student_join_key
+    other = "student_id" if key == "person_id" else "person_id"
+    named = vocab.field("students", "person_id" if key == "person_id" else "id")
+    log.warning("bromcom.unmatched_associates", rows=rows, collections=len(unmatched))
+    return SourceFormatError(
+        f"bromcom: {rows} {vocab.entity('associates')} row(s) in {len(unmatched)} "
+        f"class(es), tutor group(s) or house(s) (e.g. {sample}) name a "
+        f"{vocab.field('associates', 'person_id')} that is no pupil's {named} in "
+        f"{vocab.entity('students')} (student_join_key={key}); those memberships were not "
+        f"read. If this school's Bromcom names pupils there by the other id, set "
+        f"student_join_key={other}; otherwise the pupils may have left before "
+        "leavers_since while their memberships stayed open",
+        mis="bromcom",
+        entity=vocab.entity("associates"),
+        rows=rows,
+    )
 
 
 async def exam_results(
     session: BromcomSession, context: ExtractContext
 ) -> AsyncIterator[SourceExamResult]:
-    config = session.config
+    """Results of the assessment types ``exam_types`` names (any spelling, see
+    :mod:`.exam_types`). Every row is read, so that the types left out can be counted
+    and reported by name (never a pupil's data); their rows are dropped at once."""
+    exams = session.config.exam_types
     f = session.fields("results")
-    batches = list(is_in(f["type"], config.exam_types, config.max_terms))
-    tasks = [_task(session.rows("results", batch)) for batch in batches]
-    try:
-        for task in tasks:
-            for row in await task:
+    excluded: dict[str, int] = {}
+    included: dict[str, int] = {}
+    async for page in session.pages("results"):
+        for row in page:
+            kind = mapping.text(row, f["type"]) or ""
+            if exams.matches(kind):
+                included[kind] = included.get(kind, 0) + 1
                 yield mapping.exam_result(row, f)
-    finally:
-        await _cancel(*tasks)
+            else:
+                excluded[kind or "(no type)"] = excluded.get(kind or "(no type)", 0) + 1
+    log.info("bromcom.exam_types_read", types=dict(sorted(included.items())))
+    if excluded:
+        log.warning(
+            "bromcom.assessment_types_excluded",
+            rows=sum(excluded.values()),
+            types=dict(sorted(excluded.items())),
+            exam_types=",".join(exams.entries),
+            hint="add a type to the exam_types setting if it holds exam results",
+        )
 
 
 async def photos(session: BromcomSession, context: ExtractContext) -> AsyncIterator[SourcePhoto]:
@@ -244,20 +328,29 @@ async def _legacy_photos(
     people: list[tuple[Role, str, str]],
     lists: list[asyncio.Task[list[Row]]],
 ) -> AsyncGenerator[SourcePhoto, None]:
+    """``PersonPhotos`` by person id: a pupil's person id (``student_join_key``), a
+    member of staff's staff id (staffID = personID)."""
     f = session.fields("photos")
     batches: list[tuple[Role, str]] = []
+    owner: dict[tuple[Role, str], str] = {}
     for (role, key, _), task in zip(people, lists, strict=True):
         id_field = session.fields(key)["id"]
-        ids = [mapping.ident(row, id_field, key) for row in await task]
+        ids = []
+        for row in await task:
+            mis_id = mapping.ident(row, id_field, key)
+            person = person_key(session, row, mis_id) if role is Role.STUDENT else mis_id
+            owner[(role, person)] = mis_id
+            ids.append(person)
         batches += [(role, b) for b in is_in(f["person_id"], ids, session.config.max_terms)]
     fetches = [_task(session.rows("photos", where)) for _, where in batches]
     try:
         for (role, _), fetch in zip(batches, fetches, strict=True):
             for row in await fetch:
-                person = mapping.ident(row, f["person_id"], "person photo")
-                data = mapping.photo_bytes(row, f["photo"], person)
-                if data:
-                    yield SourcePhoto(person, role, data, None)
+                who = mapping.ident(row, f["person_id"], "person photo")
+                data = mapping.photo_bytes(row, f["photo"], who)
+                photo_of = owner.get((role, who))
+                if data and photo_of is not None:
+                    yield SourcePhoto(photo_of, role, data, None)
     finally:
         await _cancel(*fetches)
 

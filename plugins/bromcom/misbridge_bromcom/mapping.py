@@ -45,23 +45,25 @@ Fields = Mapping[str, str]
 
 
 def text(row: Row, name: str) -> str | None:
-    """A text value; blank and missing are ``None``. Numbers become their digits."""
+    """A text value, trimmed (Bromcom pads text with trailing spaces); blank and missing
+    are ``None``. Numbers become their digits."""
     value = row.get(name)
     if type(value) is str:  # the common case first: this runs for every cell
-        return value if value and not value.isspace() else None
+        value = value.strip()
+        return value or None
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    out = str(value)
-    return out if out and not out.isspace() else None
+    out = str(value).strip()
+    return out or None
 
 
 def raw(row: Row, name: str) -> Any:
-    """A date or flag as sent; blank strings are "no value"."""
+    """A date or flag as sent, trimmed; blank strings are "no value"."""
     value = row.get(name)
-    if isinstance(value, str) and not value.strip():
-        return None
+    if isinstance(value, str):
+        return value.strip() or None
     return value
 
 
@@ -155,10 +157,19 @@ def collection(
 
 
 def membership_reader(
-    f: Fields, person: str, role: Role, kinds: Mapping[str, GroupKind]
+    f: Fields,
+    person: str,
+    role: Role,
+    kinds: Mapping[str, GroupKind],
+    people: Mapping[str, str] | None = None,
+    unmatched: dict[str, int] | None = None,
 ) -> Callable[[Row], SourceMembership | None]:
     """Reads collection associates (pupils) or executives (staff) into memberships;
     None for rows of other collections (clubs, departments...).
+
+    With ``people`` (the id a row names -> the person's MIS id), a row naming nobody in
+    it is not a membership: it is counted in ``unmatched`` by collection, for the caller
+    to report, and None is returned.
 
     A reader with the names bound once, because a school has tens of thousands of
     these rows: the hot path avoids every lookup it can.
@@ -187,15 +198,23 @@ def membership_reader(
             who = None if who is None else str(who)
         if not who or who.isspace():
             ident(row, person_field, "collection member")  # raises, naming the field
+        who = who.strip()  # type: ignore[union-attr]
+        if people is not None:
+            found = people.get(who)
+            if found is None:
+                if unmatched is not None:
+                    unmatched[group] = unmatched.get(group, 0) + 1
+                return None
+            who = found
         start = row.get(start_field)
         end = row.get(end_field)
         return SourceMembership(
             group,
             kind,
-            who.strip(),  # type: ignore[union-attr]
+            who,
             role,
-            None if start == "" else start,
-            None if end == "" else end,
+            (start.strip() or None) if isinstance(start, str) else start,
+            (end.strip() or None) if isinstance(end, str) else end,
         )
 
     return read

@@ -1,4 +1,6 @@
-"""The Partner Data API 2.0 client (mis-apis.md 3.1), on the shared :class:`MisHttpClient`.
+"""The Partner Data API 2.0 client, on the shared :class:`MisHttpClient`.
+
+The wire format is the one bromcom-essentials-dotnet speaks (``BromcomApiTransport.cs``).
 
 ``GET /v2/<Entity>?schoolId=<n>&entityFilter=<url-encoded filter>{page:N}``: the page
 marker goes *after* the encoded filter, unencoded, as Bromcom's own clients send it.

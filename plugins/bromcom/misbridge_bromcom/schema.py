@@ -1,11 +1,12 @@
 """Bromcom's wire vocabulary: entity and field names in each of the two modes we speak.
 
 Both the plugin and the simulator read names from here, so they can never drift apart.
-Each name is marked with how we know it (mis-apis.md section 3 and the sources it cites):
+Each name is marked with how we know it, and :mod:`.wire_sources` says from where:
 
-- ``V``: verified in third-party code that talks to the real API (bromcom-essentials
-  .NET client, the OData connector, the Xporter permission list, the SmartPay client);
-- ``I``: inferred (camelCase of a verified OData name, a filter prefix, a sibling entity);
+- ``V``: verified in public code that talks to the real API (jamesgurung/bromcom-
+  essentials-dotnet, nickwatson/bromcom-python-helpers, awdimmick/BetterBromcom) or in
+  Bromcom's own documentation;
+- ``I``: inferred (camelCase of a verified name, a filter prefix, a sibling entity);
 - ``U``: unknown: no public source names it.
 
 Every ``I`` and ``U`` name can be changed without a code change through the
@@ -51,6 +52,7 @@ ENTITIES: dict[str, Entity] = {
             "V",
             {
                 "id": ("studentId", "StudentId", "V"),
+                "person_id": ("personId", "PersonID", "I"),
                 "admission_number": ("admissionNumber", "AdmissionNumber", "V"),
                 "upn": ("upn", "UPN", "V"),
                 "legal_forename": ("firstName", "LegalFirstName", "V"),
@@ -61,7 +63,7 @@ ENTITIES: dict[str, Entity] = {
                 "date_of_birth": ("dateOfBirth", "DateOfBirth", "V"),
                 "ethnicity": ("ethnicityCode", "EthnicityCode", "V"),
                 "eal": ("ealFlag", "EAL", "V"),
-                "fsm": ("fsmFlag", "FSM", "I"),
+                "fsm": ("fsmFlag", "FSM", "U"),
                 "pupil_premium": ("premiumPupilFlag", "PupilPremium", "V"),
                 "service_child": ("serviceChildFlag", "ServiceChild", "U"),
                 "sen": ("provisionName", "Provision", "V"),
@@ -154,7 +156,7 @@ ENTITIES: dict[str, Entity] = {
             {
                 "id": ("subjectId", "SubjectID", "V"),
                 "code": ("abbreviation", "Abbreviation", "V"),
-                "name": ("subjectName", "SubjectName", "U"),
+                "name": ("subjectName", "SubjectName", "V"),
             },
         ),
         Entity(

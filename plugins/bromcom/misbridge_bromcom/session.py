@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,7 +25,8 @@ NEEDS: dict[Dataset, tuple[str, ...]] = {
     Dataset.YEARS: ("years", "collections"),
     Dataset.STAFF: ("staff",),
     Dataset.STUDENTS: ("students", "addresses", "telephones", "emails", "sen"),
-    Dataset.GROUPS: ("collections", "subjects", "associates", "executives"),
+    # Groups read the pupil list too: associates name pupils by their person id.
+    Dataset.GROUPS: ("collections", "subjects", "associates", "executives", "students"),
     Dataset.PHOTOS: ("students", "staff", "photos"),
     Dataset.EXAM_RESULTS: ("results",),
 }
@@ -136,9 +136,34 @@ async def open_session(context: ExtractContext) -> BromcomSession:
         else:
             # A filter matching no row: the answer is 401 for wrong credentials, 403 when
             # the entity is not ticked (still a valid login), and never anyone's data.
-            with contextlib.suppress(PermissionDeniedError):
+            try:
                 await session.rows("students", session.probe_filter("students"))
+            except PermissionDeniedError:
+                await _refused_everything(session)
     except BaseException:
         await session.aclose()
         raise
     return session
+
+
+#: Entities probed when the pupils are refused, to tell "not ticked" from "wrong school".
+_WRONG_SCHOOL_PROBES = ("years", "staff", "collections", "subjects")
+
+
+async def _refused_everything(session: BromcomSession) -> None:
+    """Raise when Bromcom refuses every entity: the school id is then the likely cause
+    (or the school never authorised the application), not one missing tick."""
+    keys = [k for k in _WRONG_SCHOOL_PROBES if session.config.vocab.serves(k)]
+    refused = await asyncio.gather(*(session._partner_denied(k) for k in keys))
+    if keys and all(refused):
+        vocab = session.config.vocab
+        names = [vocab.entity("students"), *(vocab.entity(k) for k in keys)]
+        raise PermissionDeniedError(
+            f"bromcom: Bromcom refused every entity asked for ({', '.join(names)}) for "
+            f"school {session.config.school_id}: the school id may be wrong (check "
+            "--school-id against the school's number in Bromcom), or the school has not "
+            "authorised this application",
+            missing=tuple(names),
+            mis="bromcom",
+            school_id=session.config.school_id,
+        )

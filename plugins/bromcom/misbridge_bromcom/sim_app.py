@@ -41,8 +41,14 @@ class Table:
     json_rows: tuple[bytes, ...]
 
     @classmethod
-    def build(cls, key: str, rows: Sequence[Row], vocab: Vocabulary) -> Table:
-        """Rows renamed to ``vocab``'s wire names (JSON pre-encoded for the Partner API)."""
+    def build(cls, key: str, rows: Sequence[Row], vocab: Vocabulary, pad: bool = True) -> Table:
+        """Rows renamed to ``vocab``'s wire names (JSON pre-encoded for the Partner API).
+
+        With ``pad``, text goes out padded with trailing spaces to its column's width, as
+        Bromcom's fixed-width columns send it (public clients trim every string:
+        bromcom-python-helpers' ``_clean()``, bromcom-essentials-dotnet's
+        ``CleanString``). Filters compare the unpadded values, as SQL Server's ``=``
+        ignores trailing spaces."""
         names = {k: v for k, v in vocab.fields(key).items() if v}
         kinds = {kind: vocab.group_type(kind) for kind in GROUP_TYPES}
         out: list[dict[str, Any]] = []
@@ -53,19 +59,32 @@ class Table:
                 wire[names["type"]] = kinds.get(kind, kind) if isinstance(kind, str) else kind
             out.append(wire)
         columns = tuple(names.values())
+        sent = _padded(out, columns) if pad else out
         return cls(
             key=key,
             entity=vocab.entity(key),
             columns=columns,
             lowered=frozenset(c.lower() for c in columns),
             filter_rows=tuple({k.lower(): v for k, v in r.items()} for r in out),
-            out_rows=tuple(out),
+            out_rows=tuple(sent),
             json_rows=tuple(
-                json.dumps({k: json_value(v) for k, v in r.items()}).encode() for r in out
+                json.dumps({k: json_value(v) for k, v in r.items()}).encode() for r in sent
             )
             if vocab.mode is Mode.PARTNER
             else (),
         )
+
+
+def _padded(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Every non-empty text value right-padded with spaces past its column's widest value."""
+    widths = {
+        c: max((len(v) for r in rows if isinstance(v := r.get(c), str)), default=0) + 2
+        for c in columns
+    }
+    return [
+        {k: v.ljust(widths[k]) if isinstance(v, str) and v else v for k, v in r.items()}
+        for r in rows
+    ]
 
 
 @define
@@ -74,12 +93,13 @@ class Tables:
 
     rows: Mapping[str, Sequence[Row]]
     vocab: Mapping[Mode, Vocabulary]
+    pad: bool = True
     _built: dict[tuple[Mode, str], Table] = field(factory=dict)
 
     def get(self, mode: Mode, key: str) -> Table:
         table = self._built.get((mode, key))
         if table is None:
-            table = Table.build(key, self.rows[key], self.vocab[mode])
+            table = Table.build(key, self.rows[key], self.vocab[mode], self.pad)
             self._built[(mode, key)] = table
         return table
 

@@ -97,10 +97,26 @@ def _photo_token(school: SourceSchool, role: Role, mis_id: str) -> str:
     return digest[:32].upper()
 
 
+#: Simulated pupils' person ids start here: Bromcom gives a pupil a person id distinct
+#: from their student id, and names them by it in CollectionAssociates and the
+#: person-detail entities (staff: staffID = personID).
+PERSON_ID_BASE = 7_000_001
+
+
 def build_data(
-    school: SourceSchool, *, school_id: int, student_email_type: str = "H", noise: bool = True
+    school: SourceSchool,
+    *,
+    school_id: int,
+    student_email_type: str = "H",
+    noise: bool = True,
+    person_ids: bool = True,
 ) -> BromcomData:
-    """Lay ``school`` out as Bromcom entities (see the module docstring)."""
+    """Lay ``school`` out as Bromcom entities (see the module docstring). With
+    ``person_ids`` off, a pupil's person id is their student id."""
+    person_of: dict[str, int | str] = {
+        s.mis_id: (PERSON_ID_BASE + n if person_ids else wire_id(s.mis_id))
+        for n, s in enumerate(school.students)
+    }
     photos = {(p.role, p.person_mis_id): p for p in school.photos}
     images: dict[str, tuple[bytes, str]] = {}
     tokens: dict[tuple[Role, str], str] = {}
@@ -120,6 +136,7 @@ def build_data(
     students = [
         {
             "id": wire_id(s.mis_id),
+            "person_id": person_of[s.mis_id],
             "admission_number": s.admission_number,
             "upn": s.upn,
             "legal_forename": s.legal_forename,
@@ -207,7 +224,7 @@ def build_data(
                     "collection_name": year_codes.get(m.group_mis_id)
                     if m.group_kind is GroupKind.YEAR
                     else names.get(m.group_mis_id),
-                    "person_id": wire_id(m.person_mis_id),
+                    "person_id": person_of.get(m.person_mis_id, wire_id(m.person_mis_id)),
                     "start": _date(m.start),
                     "end": _date(m.end),
                 }
@@ -241,7 +258,7 @@ def build_data(
     emails: list[Row] = []
     sen: list[Row] = []
     for s in school.students:
-        person = wire_id(s.mis_id)
+        person = person_of[s.mis_id]
         for a in s.addresses:
             lines = [*a.lines[:3], *([None] * (3 - len(a.lines[:3])))]
             addresses.append(
@@ -279,14 +296,19 @@ def build_data(
         for entry in s.sen:
             sen.append(
                 {
-                    "student_id": person,
+                    "student_id": wire_id(s.mis_id),
                     "provision": entry.code,
                     "start": _date(entry.start),
                     "end": _date(entry.end),
                 }
             )
     person_photos = [
-        {"person_id": wire_id(mis_id), "photo": photos[(role, mis_id)].data}
+        {
+            "person_id": person_of.get(mis_id, wire_id(mis_id))
+            if role is Role.STUDENT
+            else wire_id(mis_id),
+            "photo": photos[(role, mis_id)].data,
+        }
         for (role, mis_id) in photos
     ]
     tables: dict[str, list[Row]] = {
@@ -305,18 +327,25 @@ def build_data(
         "sen": sen,
     }
     if noise:
-        _add_noise(school, tables)
+        _add_noise(school, tables, person_of, person_ids)
     return BromcomData(tables=tables, images=images, school_id=school_id)
 
 
-def _add_noise(school: SourceSchool, tables: dict[str, list[Row]]) -> None:
+def _add_noise(
+    school: SourceSchool,
+    tables: dict[str, list[Row]],
+    person_of: Mapping[str, int | str],
+    person_ids: bool,
+) -> None:
     """Rows a correct plugin never returns: each proves one of its filters works."""
     starts = [y.start for y in school.academic_years if isinstance(y.start, date)]
     long_ago = (min(starts) if starts else date(2000, 9, 1)) - timedelta(days=400)
     for n in range(3):
+        former = 8_000_001 + n
         tables["students"].append(
             {
-                "id": 8_000_001 + n,
+                "id": former,
+                "person_id": former + 500_000 if person_ids else former,
                 "legal_forename": "Former",
                 "legal_surname": f"Pupil{n + 1}",
                 "year_group": "13",
@@ -330,7 +359,7 @@ def _add_noise(school: SourceSchool, tables: dict[str, list[Row]]) -> None:
             {
                 "collection_id": 9_000_001,
                 "collection_name": "Chess Club",
-                "person_id": 8_000_001 + n,
+                "person_id": former + 500_000 if person_ids else former,
                 "start": long_ago - timedelta(days=300),
                 "end": long_ago,
             }
@@ -344,7 +373,7 @@ def _add_noise(school: SourceSchool, tables: dict[str, list[Row]]) -> None:
             {
                 "collection_id": 9_000_001,
                 "collection_name": "Chess Club",
-                "person_id": wire_id(s.mis_id),
+                "person_id": person_of[s.mis_id],
                 "start": None,
                 "end": None,
             }

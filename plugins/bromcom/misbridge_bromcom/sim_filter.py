@@ -1,7 +1,7 @@
 """The simulator's reading of Bromcom ``entityFilter`` expressions.
 
 Bromcom passes the filter to its database as a WHERE clause. This evaluator covers the
-subset the known clients send (mis-apis.md 3.1 and 3.2): ``and``/``or``/``not`` and
+subset the known public clients send: ``and``/``or``/``not`` and
 parentheses, the comparisons ``= <> != < <= > >=``, ``[not] in (...)``, ``[not] like``,
 ``is [not] null`` and ``isnull(column, value)``. Like SQL Server's default collation,
 text compares case-insensitively; a date column compares with ``'2025-01-01'`` or

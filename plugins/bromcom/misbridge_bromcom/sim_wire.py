@@ -1,7 +1,8 @@
 """Encoding simulator rows the way each Bromcom service sends them.
 
 - Partner Data API 2.0: JSON, camelCase names, dates as ``"2012-03-04T00:00:00"``
-  (mis-apis.md 3.1 example), flags as the row holds them ("Yes"/"No" or booleans).
+  (bromcom-essentials-dotnet parses ``value[..19]``), flags as the row holds them
+  ("Yes"/"No" or booleans).
 - Legacy SOAP service: a .NET ``DataSet`` (an inline ``xs:schema`` then a
   ``diffgr:diffgram`` holding ``<NewDataSet><Table>...``), as ASMX services serialise
   one: a NULL column is left out of its row, a date is an ``xs:dateTime`` with the

@@ -11,8 +11,10 @@ It speaks, on one ASGI app (so one loopback port serves all three hosts):
   and ``findEntitiesBySchoolID``) answering .NET DataSets, or SOAP faults for wrong
   credentials, unticked entities and filters over the 20-term limit.
 
-What the references leave unknown is an option here and a setting in the plugin: page
-size, filter-term limits, the wording of SOAP faults, every [Unknown] wire name.
+Pupils have a person id distinct from their student id (``person_ids``), and text goes
+out padded with trailing spaces (``pad``), as public clients of the Partner API show.
+What no public source settles is an option here and a setting in the plugin: page size,
+filter-term limits, the wording of SOAP faults, every unknown wire name.
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ class BromcomSimulator:
         auth_fault: str = AUTH_FAULT,
         denied_fault: str = DENIED_FAULT,
         school_id: int | None = None,
+        person_ids: bool = True,
+        pad: bool = True,
     ) -> None:
         self.school = school
         self.school_id = school_id if school_id is not None else _school_number(school)
@@ -93,10 +97,16 @@ class BromcomSimulator:
         self.wire_names = dict(overrides or {})
         self.page_size = page_size
         data = build_data(
-            school, school_id=self.school_id, student_email_type=student_email_type, noise=noise
+            school,
+            school_id=self.school_id,
+            student_email_type=student_email_type,
+            noise=noise,
+            person_ids=person_ids,
         )
         denied = {e for d in deny for e in DENIED_ENTITIES[Dataset(d)]}
-        tables = Tables(data.tables, {mode: Vocabulary(mode, self.wire_names) for mode in Mode})
+        tables = Tables(
+            data.tables, {mode: Vocabulary(mode, self.wire_names) for mode in Mode}, pad
+        )
         self._inner = SimulatorApp(
             tables=tables,
             images=data.images,

@@ -1,4 +1,4 @@
-"""The legacy Third Party Read Only Data Service client (mis-apis.md 3.2).
+"""The legacy Third Party Read Only Data Service client (docs.bromcom.com partner-api-integration).
 
 SOAP 1.2 to ``TPReadonlyDataService.asmx``, namespace ``http://tempuri.org/``; each call
 carries the school id and the per-school Bromcom user name and password, which live in
@@ -157,7 +157,7 @@ class SoapApi:
             return AuthenticationError(
                 "bromcom: the legacy service refused the Bromcom user name and password for "
                 f"school {self.config.school_id}; check them (they are the third-party MIS "
-                "user's, asked for at each run)",
+                "user's, asked for at each run) and that --school-id is that user's school",
                 mis="bromcom",
             )
         if self._denied.search(reason):
@@ -177,4 +177,5 @@ class SoapApi:
         """The entity names ticked for this user (``findEntitiesBySchoolID``)."""
         result = await self.call("findEntitiesBySchoolID", None, "")
         name = self.config.vocab.field("granted", "name")
-        return {row[name] for row in parse_dataset(result) if row.get(name)}
+        # Bromcom pads text with trailing spaces.
+        return {row[name].strip() for row in parse_dataset(result) if row.get(name, "").strip()}

@@ -167,7 +167,8 @@ def test_rest_mode_costs_one_request_per_object() -> None:
     rest_requests = sim.requests - rest_before
     staff, emails = len(sim.school.staff), sum(len(s.emails) for s in sim.school.staff)
     assert result.ok
-    assert graphql_requests == 2  # the credentials probe and one page
+    # The credentials probe, one page of staff and one of their contracts (who is current).
+    assert graphql_requests == 3
     assert rest_requests >= 1 + staff + emails  # probe, then every staff and email object
 
 

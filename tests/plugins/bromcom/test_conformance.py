@@ -12,12 +12,13 @@ from misbridge.testing.conformance import ConformanceSuite
 from misbridge_bromcom.sim_data import current_sen
 
 # Collections have a name and a description; there is no separate short code
-# (mis-apis.md 3.3: CollectionName, CollectionDescription).
+# (the OData names in awdimmick/BetterBromcom: CollectionName, CollectionDescription).
 BOTH = frozenset({"Group.code"})
 
-# StudentFlatView (mis-apis.md 3.1) has no address or telephone of the pupil (contact1..3
-# are the parents'), and one studentEmail without its type or Primary/Main flags. The
-# legacy service reads them from PersonAddresses, PersonTelephones and Emails.
+# StudentFlatView (bromcom-essentials-dotnet ApiContracts.cs) has no address or telephone
+# of the pupil (contact1..3 are the parents'), and one studentEmail without its type or
+# Primary/Main flags. The legacy service reads them from PersonAddresses, PersonTelephones
+# and Emails.
 PARTNER_ONLY = frozenset(
     {
         "Student.home_address",
