@@ -43,6 +43,7 @@ INFO = MisInfo(
     datasets=tuple(Dataset),
     simulator=simulator,
     docs_url="docs/plugins/arbor.md",
+    school_setting="subdomain",
 )
 
 

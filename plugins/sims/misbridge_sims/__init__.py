@@ -52,6 +52,7 @@ INFO = MisInfo(
     datasets=tuple(DATASET_REPORTS),
     simulator=simulator,
     docs_url="docs/plugins/sims.md",
+    school_setting="database",
 )
 
 
