@@ -34,7 +34,7 @@ from typing import Any
 import psutil
 
 from misbridge.model import Dataset
-from misbridge.testing.school import sample_school
+from misbridge.sample import sample_school
 from misbridge_sims.render import report_rows, write_report
 from misbridge_sims.reports import REPORTS
 

@@ -18,11 +18,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from misbridge.config import DEFAULT_STORE_URL
 from misbridge.errors import ConfigurationError, StoreError
 
 __all__ = ["DEFAULT_URL", "create_store_engine", "redacted", "write_options"]
 
-DEFAULT_URL = "sqlite:///misbridge.db"
+DEFAULT_URL = DEFAULT_STORE_URL
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 

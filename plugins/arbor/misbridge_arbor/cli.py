@@ -23,8 +23,8 @@ def arbor_group(info: MisInfo) -> click.Group:
     @click.option("--seconds", default=0.0, help="Stop after this long (0: until Ctrl-C).")
     def simulate(students: int, staff: int, seed: int, latency_ms: float, seconds: float) -> None:
         """Serve a simulated Arbor school on loopback, to try the other commands on."""
+        from misbridge.sample import sample_school
         from misbridge.simulation import serve_loopback
-        from misbridge.testing.school import sample_school
         from misbridge_arbor.simulator import simulator
 
         sim = simulator(

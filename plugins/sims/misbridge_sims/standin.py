@@ -176,7 +176,7 @@ def _load_school() -> Any:
         from misbridge.convert import loads_school
 
         return loads_school(Path(path).read_bytes())
-    from misbridge.testing.school import sample_school
+    from misbridge.sample import sample_school
 
     return sample_school()
 
