@@ -45,10 +45,13 @@ from misbridge.errors import (
 )
 from misbridge.hookspecs import hookimpl
 from misbridge.hooktypes import ExtractContext, MisInfo, PermissionCheck, Secret
+from misbridge.logs import quiet as _quiet
 from misbridge.model import Dataset
 from misbridge.pipeline import extract, extract_async
 from misbridge.plugins import get_plugin_manager
 from misbridge.result import DatasetOutcome, ExtractResult, OutcomeStatus
+
+_quiet()
 
 if TYPE_CHECKING:
     from misbridge.jobs.config import Config, SchoolConfig, load_config
