@@ -44,6 +44,8 @@ ALLOW_ENV = "MISBRIDGE_LOAD_PLUGINS"
 #: Core features shipped as plugins of our own hooks, registered by module name.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "misbridge.report.webhook",
+    "misbridge.hub.commands",
+    "misbridge.agent.commands",
     "misbridge.store.commands",
     "misbridge.vault.commands",
 )
