@@ -173,6 +173,7 @@ async def get_extract(
     state: Annotated[str | None, Query(max_length=16)] = None,
 ) -> dict[str, Any]:
     """A request's state; with ``wait`` and ``state``, held until it leaves that state."""
+    await ctx.run(require_user, ctx.engine, ctx.now(), who, VIEW, "extract.view")
     found: dict[str, Any] = await ctx.run(
         extracts.get_request, ctx.engine, ctx.now(), who, request_id
     )
@@ -197,6 +198,7 @@ async def get_extract(
 @router.get("/extracts/{request_id}/errors", response_model=list[m.RunErrorRow], tags=["extracts"])
 def run_errors(request_id: str, ctx: Ctx, who: Caller) -> list[dict[str, Any]]:
     """The run's record errors: ids, codes and fields, never a personal value."""
+    require_user(ctx.engine, ctx.now(), who, VIEW, "extract.errors")
     return extracts.run_errors(ctx.engine, ctx.now(), who, request_id)
 
 

@@ -181,7 +181,7 @@ def _load(conn: sa.Connection, principal: Principal, request_id: str) -> Any:
 def get_request(
     engine: sa.Engine, now: datetime, principal: Principal, request_id: str
 ) -> dict[str, Any]:
-    if isinstance(principal, User):
+    if not isinstance(principal, Agent | Integrator):
         require_user(engine, now, principal, VIEW, "extract.view")
     with reader(engine) as conn:
         return _view(conn, _load(conn, principal, request_id))
@@ -461,7 +461,7 @@ def _summary(summary: Mapping[str, Any] | None, datasets: Sequence[str]) -> dict
 def run_errors(
     engine: sa.Engine, now: datetime, principal: Principal, request_id: str
 ) -> list[dict[str, Any]]:
-    if isinstance(principal, User):
+    if not isinstance(principal, Agent | Integrator):
         require_user(engine, now, principal, VIEW, "extract.errors")
     e = schema.run_error
     with reader(engine) as conn:

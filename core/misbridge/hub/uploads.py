@@ -145,12 +145,12 @@ def write_chunk(
     sha256: bytes | None,
 ) -> dict[str, Any]:
     """Store one chunk at ``offset`` (which must be where the hub is up to)."""
-    if sha256 is None:
-        raise BadRequest("each chunk needs a Content-Digest header (sha-256=:<base64>:)")
-    if not hmac.compare_digest(hashlib.sha256(data).digest(), sha256):
-        raise BadRequest("the chunk does not match its Content-Digest; send it again")
     with writer(engine) as conn:
         _request(conn, integ, request_id, "uploading")
+        if sha256 is None:
+            raise BadRequest("each chunk needs a Content-Digest header (sha-256=:<base64>:)")
+        if not hmac.compare_digest(hashlib.sha256(data).digest(), sha256):
+            raise BadRequest("the chunk does not match its Content-Digest; send it again")
         up = conn.execute(sa.select(U).where(U.c.request_id == request_id)).first()
         if up is None:
             raise NotFound(f"no upload was begun for request {request_id}")
