@@ -136,14 +136,18 @@ def copy_world(template: World, folder: Path) -> World:
 
 @asynccontextmanager
 async def serve(
-    world: World, *, client: str = "127.0.0.1", **settings: Any
+    world: World,
+    *,
+    client: str = "127.0.0.1",
+    base_url: str = "http://hub.test",
+    **settings: Any,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
     """The world's hub in this process (lifespan run), and a client on it."""
     app = create_app(world.settings(**settings), clock=world.clock)
     transport = httpx.ASGITransport(app=app, client=(client, 40000))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
-            yield http, app
+    client_for = httpx.AsyncClient(transport=transport, base_url=base_url)
+    async with app.router.lifespan_context(app), client_for as http:
+        yield http, app
 
 
 def auth(token: str | None) -> dict[str, str]:
