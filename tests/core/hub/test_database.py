@@ -30,7 +30,9 @@ def test_reopening_keeps_the_hub_and_a_newer_one_is_refused(hub_db: str) -> None
     engine = open_database(hub_db)
     with engine.connect() as conn:
         names = [r.name for r in conn.execute(sa.select(schema.school))]
-        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = 'h9999'"))
+        conn.execute(
+            sa.table(VERSION_TABLE, sa.column("version_num")).update().values(version_num="h9999")
+        )
         conn.commit()
     engine.dispose()
     assert names == [school["name"]]
