@@ -65,6 +65,10 @@ class Journal:
         write_private(self._path(request_id), json.dumps(entry, sort_keys=True).encode())
         return entry
 
+    def forget(self, request_id: str) -> None:
+        """Drop the entry of a request that was never claimed."""
+        self._path(request_id).unlink(missing_ok=True)
+
     def unfinished(self) -> list[dict[str, Any]]:
         if not self.requests.is_dir():
             return []

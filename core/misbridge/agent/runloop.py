@@ -84,14 +84,12 @@ class RunLoop:
     def run(self, *, once: bool = False) -> None:
         """Poll and work until stopped (``once``: until one poll answered)."""
         log.info("agent.started", hub=self.config.hub_url, school=self.config.school_id)
-        resumed = False
         while not self.stopping.is_set():
             try:
-                if not resumed:
-                    for entry in self.journal.unfinished():
-                        outcome = self.worker.resume(entry)
-                        log.info("agent.job.resumed", request=entry["request_id"], outcome=outcome)
-                    resumed = True
+                # What a previous process, or a hub outage, left half-done comes first.
+                for entry in self.journal.unfinished():
+                    outcome = self.worker.resume(entry)
+                    log.info("agent.job.resumed", request=entry["request_id"], outcome=outcome)
                 jobs = self.hub.jobs(self.wait)
                 self.backoff.reset()
                 for job in jobs:

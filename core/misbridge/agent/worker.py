@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from misbridge.agent import integrator
 from misbridge.agent.config import AgentConfig
-from misbridge.agent.hubclient import AgentHub, HubRefused
+from misbridge.agent.hubclient import AgentHub, HubRefused, HubUnreachable
 from misbridge.agent.journal import Journal
 from misbridge.agent.upload import file_sha256, upload_file
 from misbridge.hooktypes import Secret
@@ -160,11 +160,15 @@ class Worker:
         last_beat = time.monotonic()
         try:
             while (code := process.poll()) is None:
-                if not tokens.held and integrator.started_reading(out):
-                    self.hub.status(tokens(), request_id, "MIS login succeeded; extracting")
-                    last_beat = time.monotonic()
-                elif tokens.held and time.monotonic() - last_beat > HEARTBEAT_SECONDS:
-                    self.hub.status(tokens(), request_id, "extracting")
+                try:
+                    if not tokens.held and integrator.started_reading(out):
+                        self.hub.status(tokens(), request_id, "MIS login succeeded; extracting")
+                        last_beat = time.monotonic()
+                    elif tokens.held and time.monotonic() - last_beat > HEARTBEAT_SECONDS:
+                        self.hub.status(tokens(), request_id, "extracting")
+                        last_beat = time.monotonic()
+                except HubUnreachable as exc:  # the extract goes on; the hub hears later
+                    log.warning("agent.status_failed", request=request_id, error=exc.message)
                     last_beat = time.monotonic()
                 self.sleep(0.2)
         finally:
@@ -258,6 +262,9 @@ class Worker:
             return "gone"
         tokens = TokenHolder(self.hub, request_id)
         state = entry.get("state")
+        if state == "claiming" and hub_state == "pending":
+            self.journal.forget(request_id)  # never claimed: it is done afresh, once
+            return "to do"
         if state in ("sealed", "uploading") and hub_state in ("extracting", "uploading"):
             log.info("agent.job.resume_upload", request=request_id)
             return self._upload(request_id, tokens)
