@@ -24,7 +24,6 @@ from misbridge.hub.principals import (
     Agent,
     Integrator,
     Principal,
-    User,
     audit,
     audit_now,
     require_school,
