@@ -104,9 +104,15 @@ class HubProcess:
     def school(self, name: str = "Oak Primary School", mis: str = "sims") -> str:
         return str(schools.create_school(self.engine, utcnow(), None, name, mis)["id"])
 
-    def user(self, name: str, *permissions: str, schools_: list[str] | None = None) -> str:
+    def user(
+        self,
+        name: str,
+        *permissions: str,
+        schools_: list[str] | None = None,
+        password: str | None = None,
+    ) -> str:
         user = accounts.create_user(
-            self.engine, utcnow(), None, name, permissions, schools=schools_
+            self.engine, utcnow(), None, name, permissions, schools=schools_, password=password
         )
         return accounts.create_token(self.engine, utcnow(), None, user["id"])[1]
 
