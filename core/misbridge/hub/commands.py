@@ -131,6 +131,7 @@ def serve_command(
         proxy_headers=bool(forwarded_allow_ips),
         forwarded_allow_ips=forwarded_allow_ips,
         timeout_keep_alive=75,  # longer than a long poll's hold
+        timeout_graceful_shutdown=5,  # held long polls must not delay a restart by 50 s
     )
 
 
