@@ -164,6 +164,12 @@ def test_extract_requested_sealed_notified_retrieved_acknowledged_deleted(
 
         status = agent.cli("agent", "status")
         assert request["id"] in status and "acknowledged" in status
+
+        # The school asks the hub to delete all it still holds: the run's errors go.
+        purged = agent.cli("agent", "purge", "--yes")
+        assert f"deleted 0 uploads and {len(hub_errors)} record errors" in purged
+        assert client.errors(request["id"]) == []
+        assert "asked" in agent.cli("agent", "status", "--offline")
     finally:
         if client is not None:
             client.close()

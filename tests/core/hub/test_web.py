@@ -8,6 +8,7 @@ download is not used: ``apt-get install -y chromium`` provides /usr/bin/chromium
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,9 @@ PASSWORD = "a long web password"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if shutil.which(CHROMIUM) is None:
-        pytest.skip("Chromium is not installed: apt-get install -y chromium")
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but Chromium is missing: apt-get install -y chromium")
+        pytest.skip("Chromium is not installed: apt-get install -y chromium; set CI to fail")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
