@@ -108,7 +108,9 @@ def stop_leftover(pid: int, out: Path) -> bool:
     """Stop an Integrator a previous agent process started (it was killed or crashed).
 
     Only a process whose command line names this request's extract folder is touched,
-    so a recycled process id is never signalled. False if none was running.
+    so a recycled process id is never signalled. False if none was running, and on
+    systems without ``/proc`` (Windows), where the service wrapper stops the process
+    tree with the service.
     """
     cmdline = Path(f"/proc/{pid}/cmdline")
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from attrs import evolve, field, frozen
+from attrs import field, frozen
 
 from misbridge.errors import ConfigurationError
 
@@ -49,9 +49,6 @@ class HubSettings:
     #: Also accept plain HTTP from these proxies (they terminated TLS; X-Forwarded-Proto).
     trusted_proxies: tuple[str, ...] = ()
     webhook_attempts: int = field(default=8, validator=_positive)
-
-    def but(self, **changes: object) -> HubSettings:
-        return evolve(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **given: object) -> HubSettings:

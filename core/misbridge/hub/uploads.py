@@ -25,7 +25,15 @@ import sqlalchemy as sa
 
 from misbridge.hub import schema
 from misbridge.hub.database import reader, writer
-from misbridge.hub.errors import BadRequest, Conflict, Forbidden, Gone, NotFound, TooLarge
+from misbridge.hub.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    HubError,
+    NotFound,
+    TooLarge,
+)
 from misbridge.hub.extracts import revoke_tokens
 from misbridge.hub.principals import IMPORT_DATA, Integrator, Principal, User, audit, require_user
 from misbridge.hub.storage import UploadStorage
@@ -303,6 +311,7 @@ def open_download(
 ) -> tuple[int, str, Iterator[bytes]]:
     """(size, sha256, the ciphertext as a stream) for the right user and key."""
     user = require_user(engine, now, principal, IMPORT_DATA, "upload.download")
+    refused: HubError | None = None
     with writer(engine) as conn:
         try:
             row, up = _retrievable(conn, user, request_id)
@@ -322,9 +331,8 @@ def open_download(
                 request_id=request_id,
                 detail={"reason": exc.code},
             )
-            refused: Exception = exc
+            refused = exc
         else:
-            refused = None  # type: ignore[assignment]
             conn.execute(U.update().where(U.c.id == up.id).values(downloads=U.c.downloads + 1))
             audit(
                 conn, now, user, "upload.download", school_id=row.school_id, request_id=request_id

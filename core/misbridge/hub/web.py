@@ -86,7 +86,6 @@ def _page(request: Request, name: str, title: str, user: User | None, **values: 
             "nonce": nonce,
             **values,
         },
-        status_code=values.pop("status_code", 200) if "status_code" in values else 200,
     )
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
