@@ -12,8 +12,6 @@ failures become :class:`HubUnreachable`. Neither carries a token.
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 from typing import Any
 
 import httpx
@@ -21,7 +19,7 @@ import httpx
 from misbridge._version import __version__
 from misbridge.errors import ConfigurationError, SourceUnavailableError
 from misbridge.hooktypes import Secret
-from misbridge.hub.protocol import API, HEADER_OFFSET, content_digest
+from misbridge.hub.protocol import API, HEADER_OFFSET, content_digest, is_loopback
 
 __all__ = ["AgentHub", "HubRefused", "HubUnreachable", "check_hub_url"]
 
@@ -46,10 +44,7 @@ def check_hub_url(url: str) -> str:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
         raise ConfigurationError(f"{url[:80]!r} is not a hub URL") from None
-    host = parsed.host
-    loopback = host == "localhost"
-    with contextlib.suppress(ValueError):
-        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    loopback = is_loopback(parsed.host)
     if parsed.scheme == "https" or (parsed.scheme == "http" and loopback):
         return str(parsed).rstrip("/")
     raise ConfigurationError(

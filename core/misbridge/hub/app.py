@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Any
@@ -30,6 +29,7 @@ from misbridge.hub import schema
 from misbridge.hub.context import HubContext
 from misbridge.hub.database import open_database, reader, utcnow
 from misbridge.hub.errors import HubError
+from misbridge.hub.protocol import is_loopback
 from misbridge.hub.retention import sweep
 from misbridge.hub.settings import HubSettings
 from misbridge.hub.storage import FileStorage, UploadStorage
@@ -43,17 +43,6 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
-def _loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class RequireTLS:
     """Refuse plain HTTP unless the client is on the loopback interface."""
 
@@ -63,7 +52,7 @@ class RequireTLS:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope.get("scheme") != "https":
             client = scope.get("client")
-            if not _loopback(client[0] if client else None):
+            if not is_loopback(client[0] if client else None):
                 response = JSONResponse(
                     {
                         "error": "tls-required",

@@ -9,7 +9,6 @@ starts as fast without the hub as with it.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 from collections.abc import Callable
@@ -72,15 +71,6 @@ def hub_group() -> None:
     """The integrator's hub: serve it, and manage users, schools and activation codes."""
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @hub_group.command("serve")
 @_database
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -109,9 +99,10 @@ def serve_command(
     import uvicorn
 
     from misbridge.hub.app import create_app
+    from misbridge.hub.protocol import is_loopback
     from misbridge.hub.settings import HubSettings
 
-    if not _loopback(host) and not (ssl_certfile and ssl_keyfile) and not forwarded_allow_ips:
+    if not is_loopback(host) and not (ssl_certfile and ssl_keyfile) and not forwarded_allow_ips:
         raise click.ClickException(
             f"refusing to serve plain HTTP on {host}: give --ssl-certfile and --ssl-keyfile, "
             "or --forwarded-allow-ips for the reverse proxy that terminates TLS"

@@ -17,12 +17,14 @@ __all__ = [
     "STATES",
     "agent_token_info",
     "content_digest",
+    "is_loopback",
     "parse_content_digest",
 ]
 
 import base64
 import binascii
 import hashlib
+import ipaddress
 
 PROTOCOL_VERSION = 1
 API = "/api/v1"
@@ -72,3 +74,16 @@ def parse_content_digest(value: str | None) -> bytes | None:
                 return None
             return raw if len(raw) == 32 else None
     return None
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1): the only
+    places plain HTTP is allowed to or from."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -35,14 +35,13 @@ from misbridge.hub import schema
 from misbridge.hub.database import reader, writer
 from misbridge.hub.errors import BadRequest, HubError
 from misbridge.hub.principals import User, audit
-from misbridge.hub.protocol import API
+from misbridge.hub.protocol import API, is_loopback
 from misbridge.hub.settings import HubSettings
 from misbridge.hub.uploads import issue_retrieval_key
 
 __all__ = ["check_webhook_url", "deliver_due", "load_signing_key", "sign", "signing_public_key"]
 
 log = structlog.get_logger()
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 def check_webhook_url(url: str) -> httpx.URL:
@@ -50,7 +49,7 @@ def check_webhook_url(url: str) -> httpx.URL:
         target = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
         raise BadRequest("the webhook URL is not a URL") from None
-    if target.scheme == "https" or (target.scheme == "http" and target.host in _LOOPBACK):
+    if target.scheme == "https" or (target.scheme == "http" and is_loopback(target.host)):
         return target
     raise BadRequest("a webhook URL must be https (plain http only to the loopback interface)")
 

@@ -63,7 +63,10 @@ async def test_plain_http_is_refused_except_from_loopback(world: World) -> None:
 async def test_the_agent_refuses_a_plain_http_hub_that_is_not_loopback() -> None:
     from misbridge.agent.hubclient import check_hub_url
     from misbridge.errors import ConfigurationError
+    from misbridge.hub.protocol import is_loopback
 
+    assert [is_loopback(h) for h in ("127.0.0.9", "::1", "localhost")] == [True] * 3
+    assert [is_loopback(h) for h in ("10.0.0.1", "hub.example.org", "", None)] == [False] * 4
     assert check_hub_url("http://127.0.0.1:8443/") == "http://127.0.0.1:8443"
     assert check_hub_url("https://hub.example.org") == "https://hub.example.org"
     with pytest.raises(ConfigurationError, match="https"):
