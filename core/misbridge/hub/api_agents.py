@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query, Request
 
 from misbridge.hub import api_models as m
-from misbridge.hub import extracts, retention, schema, schools, uploads
+from misbridge.hub import extracts, retention, run_errors, schema, schools, uploads
 from misbridge.hub.api_users import ERRORS
 from misbridge.hub.database import reader
 from misbridge.hub.deps import Caller, Ctx
@@ -191,7 +191,7 @@ def run_fail(request_id: str, body: m.ReasonIn, ctx: Ctx, who: Caller) -> dict[s
 def put_errors(request_id: str, body: m.RunErrorsIn, ctx: Ctx, who: Caller) -> dict[str, Any]:
     """The run's record errors (ids, codes, fields; no personal values) and counts."""
     integ = _integrator(ctx, who, "run.errors")
-    stored = extracts.record_errors(
+    stored = run_errors.record_errors(
         ctx.engine,
         ctx.now(),
         integ,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from misbridge._version import __version__
-from misbridge.hub import accounts, extracts, schema, schools, uploads
+from misbridge.hub import accounts, extracts, run_errors, schema, schools, uploads
 from misbridge.hub import api_models as m
 from misbridge.hub.database import reader
 from misbridge.hub.deps import Caller, Ctx
@@ -196,10 +196,10 @@ async def get_extract(
 
 
 @router.get("/extracts/{request_id}/errors", response_model=list[m.RunErrorRow], tags=["extracts"])
-def run_errors(request_id: str, ctx: Ctx, who: Caller) -> list[dict[str, Any]]:
+def extract_errors(request_id: str, ctx: Ctx, who: Caller) -> list[dict[str, Any]]:
     """The run's record errors: ids, codes and fields, never a personal value."""
     require_user(ctx.engine, ctx.now(), who, VIEW, "extract.errors")
-    return extracts.run_errors(ctx.engine, ctx.now(), who, request_id)
+    return run_errors.run_errors(ctx.engine, ctx.now(), who, request_id)
 
 
 @router.post(

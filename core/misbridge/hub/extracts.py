@@ -1,5 +1,5 @@
 """Extract requests: Start Extract, claiming by the school's agent, Integrator Tokens,
-status calls, failures and the run's record errors.
+status calls and failures (the run's record errors are in :mod:`misbridge.hub.run_errors`).
 
 A school has at most one extract running: a second Start Extract by the same user for
 the same datasets joins the running one; any other is refused (409) naming it. An
@@ -9,7 +9,7 @@ notified twice is processed once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from misbridge.hub import schema
 from misbridge.hub.database import reader, writer
-from misbridge.hub.errors import BadRequest, Conflict, Forbidden, NotFound
+from misbridge.hub.errors import Conflict, Forbidden, NotFound
 from misbridge.hub.principals import (
     IMPORT_DATA,
     VIEW,
@@ -40,16 +40,15 @@ __all__ = [
     "get_request",
     "issue_integrator_token",
     "list_requests",
+    "load_request",
     "pending_jobs",
     "progress",
-    "record_errors",
-    "run_errors",
+    "revoke_tokens",
     "start_extract",
+    "working",
 ]
 
 R = schema.extract_request
-_SEVERITIES = {"error", "warning"}
-_STAGES = {"on-site", "processing"}
 
 
 def start_extract(
@@ -164,7 +163,7 @@ def _view(conn: sa.Connection, row: Any) -> dict[str, Any]:
     }
 
 
-def _load(conn: sa.Connection, principal: Principal, request_id: str) -> Any:
+def load_request(conn: sa.Connection, principal: Principal, request_id: str) -> Any:
     row = conn.execute(sa.select(R).where(R.c.id == request_id)).first()
     if row is None:
         raise NotFound(f"no extract request {request_id}")
@@ -183,7 +182,7 @@ def get_request(
     if not isinstance(principal, Agent | Integrator):
         require_user(engine, now, principal, VIEW, "extract.view")
     with reader(engine) as conn:
-        return _view(conn, _load(conn, principal, request_id))
+        return _view(conn, load_request(conn, principal, request_id))
 
 
 def list_requests(
@@ -226,7 +225,7 @@ def pending_jobs(engine: sa.Engine, agent: Agent) -> list[dict[str, Any]]:
 def claim(engine: sa.Engine, now: datetime, agent: Agent, request_id: str) -> dict[str, Any]:
     """Take a pending request for this agent; refused if anyone (this agent too) has."""
     with writer(engine) as conn:
-        row = _load(conn, agent, request_id)
+        row = load_request(conn, agent, request_id)
         done = conn.execute(
             R.update()
             .where(R.c.id == request_id, R.c.state == "pending")
@@ -249,7 +248,7 @@ def issue_integrator_token(
     token = new_token("integrator")
     t = schema.integrator_token
     with writer(engine) as conn:
-        row = _load(conn, agent, request_id)
+        row = load_request(conn, agent, request_id)
         if row.agent_id != agent.id or row.state not in ("claimed", "extracting", "uploading"):
             audit(
                 conn,
@@ -307,8 +306,8 @@ def issue_integrator_token(
     }
 
 
-def _working(conn: sa.Connection, integ: Integrator, request_id: str) -> Any:
-    row = _load(conn, integ, request_id)
+def working(conn: sa.Connection, integ: Integrator, request_id: str) -> Any:
+    row = load_request(conn, integ, request_id)
     if row.state not in ("extracting", "uploading"):
         raise Conflict(f"request {request_id} is {row.state}: nothing more is accepted for it")
     return row
@@ -319,7 +318,7 @@ def progress(
 ) -> dict[str, Any]:
     """A status call: the agent is still at work (and what it is doing)."""
     with writer(engine) as conn:
-        _working(conn, integ, request_id)
+        working(conn, integ, request_id)
         conn.execute(
             R.update()
             .where(R.c.id == request_id)
@@ -342,7 +341,7 @@ def fail(
     from misbridge.hub.uploads import drop_upload
 
     with writer(engine) as conn:
-        row = _load(conn, principal, request_id)
+        row = load_request(conn, principal, request_id)
         allowed = (
             isinstance(principal, Integrator) and row.state in ("extracting", "uploading")
         ) or (
@@ -385,96 +384,3 @@ def revoke_tokens(conn: sa.Connection, request_id: str, now: datetime) -> None:
         .where(t.c.request_id == request_id, t.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-
-
-def record_errors(
-    engine: sa.Engine,
-    now: datetime,
-    integ: Integrator,
-    request_id: str,
-    rows: Sequence[Mapping[str, Any]],
-    summary: Mapping[str, Any] | None,
-    max_errors: int,
-) -> int:
-    """Replace the run's record errors (ids, codes, fields: no personal values)."""
-    if len(rows) > max_errors:
-        raise BadRequest(f"more than {max_errors} record errors in one run; send the first ones")
-    clean = []
-    for index, r in enumerate(rows):
-        dataset = str(r.get("dataset", ""))
-        if dataset not in integ.datasets:
-            raise Forbidden(
-                f"error {index} is for dataset {dataset[:32]!r}, outside this request's datasets"
-            )
-        if r.get("severity") not in _SEVERITIES or r.get("stage") not in _STAGES:
-            raise BadRequest(f"error {index}: severity or stage is not one misbridge uses")
-        clean.append(
-            {
-                "request_id": request_id,
-                "dataset": dataset,
-                "mis_id": _text(r.get("mis_id"), 200),
-                "record_label": _text(r.get("record_label"), 300),
-                "field": _text(r.get("field"), 128),
-                "code": str(r.get("code", ""))[:64] or "unknown",
-                "severity": r["severity"],
-                "stage": r["stage"],
-            }
-        )
-    with writer(engine) as conn:
-        _working(conn, integ, request_id)
-        conn.execute(schema.run_error.delete().where(schema.run_error.c.request_id == request_id))
-        if clean:
-            conn.execute(schema.run_error.insert(), clean)
-        conn.execute(
-            R.update()
-            .where(R.c.id == request_id)
-            .values(
-                error_count=len(clean),
-                summary=_summary(summary, integ.datasets),
-                updated_at=now,
-            )
-        )
-    return len(clean)
-
-
-def _text(value: object, limit: int) -> str | None:
-    return None if value is None else str(value)[:limit]
-
-
-def _summary(summary: Mapping[str, Any] | None, datasets: Sequence[str]) -> dict[str, Any] | None:
-    """Only counts and statuses of the request's datasets are kept."""
-    if not summary:
-        return None
-    out: dict[str, Any] = {}
-    for name, o in dict(summary.get("datasets") or {}).items():
-        if name in datasets and isinstance(o, Mapping):
-            out[name] = {
-                "status": str(o.get("status", ""))[:16],
-                "records": int(o.get("records") or 0),
-                "rejected": int(o.get("rejected") or 0),
-                "message": _text(o.get("message"), 300),
-            }
-    return {"datasets": out, "ok": bool(summary.get("ok", False))}
-
-
-def run_errors(
-    engine: sa.Engine, now: datetime, principal: Principal, request_id: str
-) -> list[dict[str, Any]]:
-    if not isinstance(principal, Agent | Integrator):
-        require_user(engine, now, principal, VIEW, "extract.errors")
-    e = schema.run_error
-    with reader(engine) as conn:
-        _load(conn, principal, request_id)
-        rows = conn.execute(sa.select(e).where(e.c.request_id == request_id).order_by(e.c.id))
-        return [
-            {
-                "dataset": r.dataset,
-                "mis_id": r.mis_id,
-                "record_label": r.record_label,
-                "field": r.field,
-                "code": r.code,
-                "severity": r.severity,
-                "stage": r.stage,
-            }
-            for r in rows
-        ]

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from misbridge.hub import accounts, extracts, schools
+from misbridge.hub import accounts, extracts, run_errors, schools
 from misbridge.hub.api_users import audit_rows
 from misbridge.hub.context import HubContext
 from misbridge.hub.deps import SESSION_COOKIE
@@ -231,7 +231,7 @@ def extract_page(request: Request, request_id: str) -> Response:
         return _login_redirect()
     ctx = _ctx(request)
     run = extracts.get_request(ctx.engine, ctx.now(), user, request_id)
-    rows = extracts.run_errors(ctx.engine, ctx.now(), user, request_id)
+    rows = run_errors.run_errors(ctx.engine, ctx.now(), user, request_id)
     school = schools.get_school(
         ctx.engine, ctx.now(), user, run["school_id"], ctx.settings.poll_hold_seconds, set()
     )
