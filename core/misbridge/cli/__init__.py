@@ -28,6 +28,8 @@ COMMAND_PLUGINS: tuple[str, ...] = (
     "misbridge.cli.store",
     "misbridge.cli.vault",
     "misbridge.cli.export",
+    "misbridge.hub.commands",
+    "misbridge.agent.commands",
 )
 
 #: Commands of the root group itself, loaded without loading any plugin.
