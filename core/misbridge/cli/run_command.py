@@ -53,6 +53,13 @@ def default_config_path() -> Path:
     is_flag=True,
     help="Also disable the records absent from an unverified read.",
 )
+@click.option(
+    "--random-delay",
+    type=click.IntRange(0, 240),
+    default=0,
+    metavar="MINUTES",
+    help="First wait a random time up to this (cron has no random delay of its own).",
+)
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -62,6 +69,7 @@ def run_command(
     dry_run: bool,
     approve: str | None,
     release_held: bool,
+    random_delay: int,
 ) -> None:
     """Run every school of the configuration file: extract, sync, report (nightly)."""
     from misbridge.cli.render import run_with_progress
@@ -78,6 +86,11 @@ def run_command(
     if approve is not None and len(schools) != 1:
         click.echo("Error: --approve names one plan: give one --school with it", err=True)
         raise SystemExit(EXIT_FAILED)
+    if random_delay:
+        import random
+        import time
+
+        time.sleep(random.uniform(0, random_delay * 60))
     worst = 0
     for school in schools:
         try:
