@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -231,11 +232,59 @@ def rotate_keys_command() -> None:
         click.echo(f"Destroyed old key {kid}.")
 
 
+def _places() -> dict[str, list[str]]:
+    """The stores and extract folders this machine's runs used, and the default store."""
+    from misbridge.jobs.places import known_places
+
+    places = known_places()
+    default = Path("misbridge.db").resolve()
+    if default.exists() and f"sqlite:///{default}" not in places["stores"]:
+        places["stores"].append(f"sqlite:///{default}")
+    return places
+
+
+def _erase(places: dict[str, list[str]]) -> None:
+    import shutil
+
+    for store in places["stores"]:
+        if not store.startswith("sqlite:///"):
+            click.echo(
+                f"Not erased: {store}: drop that database (or its schema) with the "
+                "database's own tools; it holds pupils' records"
+            )
+            continue
+        path = Path(store[len("sqlite:///") :])
+        for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if part.exists():
+                part.unlink()
+                click.echo(f"Erased the store {part}")
+    for folder in places["folders"]:
+        target = Path(folder)
+        if target.is_dir() and target.resolve() not in (Path.home().resolve(), Path("/")):
+            shutil.rmtree(target)
+            click.echo(f"Erased the extract folder {target}")
+
+
 @click.command("decommission")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--erase-data",
+    is_flag=True,
+    help="Also erase the SQLite stores and extract folders listed (pupils' data).",
+)
 @click.pass_context
-def decommission_command(ctx: click.Context, yes: bool) -> None:
-    """Remove keys, sealed credentials, settings and logs; list accounts to disable."""
+def decommission_command(ctx: click.Context, yes: bool, erase_data: bool) -> None:
+    """Remove keys, sealed credentials, settings and logs; list accounts to disable, and
+    the stores and extract folders that hold pupils' data (erased with --erase-data)."""
+    places = _places()
+    if places["stores"] or places["folders"]:
+        click.echo("Pupils' data this machine's runs wrote:")
+        for store in places["stores"]:
+            click.echo(f"  store:  {store}")
+        for folder in places["folders"]:
+            click.echo(f"  folder: {folder}")
+        if not erase_data:
+            click.echo("  (kept: pass --erase-data to erase them too)")
     with _errors():
         vault = _vault()
         where = vault.blobs.describe()
@@ -253,6 +302,8 @@ def decommission_command(ctx: click.Context, yes: bool) -> None:
         from misbridge.vault import decommission
 
         report = decommission(vault, describe_mis=describe)
+    if erase_data:
+        _erase(places)
     for item in report.removed:
         click.echo(f"Removed {item}")
     for problem in report.problems:

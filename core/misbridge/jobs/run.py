@@ -27,6 +27,7 @@ from misbridge.hooktypes import MisInfo, Secret
 from misbridge.jobs.checkpoints import FileCheckpoints
 from misbridge.jobs.config import SchoolConfig
 from misbridge.jobs.lock import run_lock
+from misbridge.jobs.places import remember_places
 from misbridge.jobs.result import RunResult
 from misbridge.model import Dataset, Deletion
 from misbridge.pipeline import DEFAULT_DATASETS, extract_async, prepare_context
@@ -181,6 +182,7 @@ async def _run(
     )
     out = _check_out(school.out) if school.out is not None else None
     store = _open_store(school.store) if school.store else None
+    remember_places(school.store, out)
     try:
         wanted = _datasets(info, school)
         lacks = info.lacking(context.settings)
