@@ -2,7 +2,9 @@
 
 SIMS has no web API on-premises: this plugin runs CommandReporter.exe (or reads the
 reports it exported) for each dataset's report and parses the ``SuperStarReport`` XML
-as it streams. See ``docs/plugins/sims.md`` for the reports a SIMS administrator imports.
+as it streams from CommandReporter's standard output. Photos come from the photo
+reports' picture column or from a folder of exported photos. See
+``docs/plugins/sims.md`` for the reports a SIMS administrator imports.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
         SourceExamResult,
         SourceGroup,
         SourceMembership,
+        SourcePhoto,
         SourceStaff,
         SourceStudent,
         SourceYearGroup,
@@ -139,6 +142,15 @@ def extract_groups(
     if not _ours(session):
         return None
     return _dataset(session, context, Dataset.GROUPS)  # type: ignore[return-value]
+
+
+@hookimpl
+def extract_photos(session: object, context: ExtractContext) -> AsyncIterator[SourcePhoto] | None:
+    if not _ours(session):
+        return None
+    from misbridge_sims.photos import photos
+
+    return photos(session)
 
 
 @hookimpl

@@ -18,7 +18,7 @@ from misbridge.errors import (
     PermissionDeniedError,
     SourceError,
 )
-from misbridge_sims.reports import PERMISSION_GROUPS, PERMISSION_LINES, THIRD_PARTY_REPORTER
+from misbridge_sims.reports import ALL_PERMISSION_LINES, PERMISSION_GROUPS, THIRD_PARTY_REPORTER
 
 __all__ = [
     "ReportNotFoundError",
@@ -56,7 +56,7 @@ def _squash(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
-_KNOWN = {_squash(p): p for p in (*PERMISSION_GROUPS, *PERMISSION_LINES)}
+_KNOWN = {_squash(p): p for p in (*PERMISSION_GROUPS, *ALL_PERMISSION_LINES)}
 
 
 def permissions_named(text: str) -> tuple[str, ...]:

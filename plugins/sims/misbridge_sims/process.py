@@ -25,9 +25,9 @@ import structlog
 
 from misbridge.errors import SourceError, SourceUnavailableError
 from misbridge_sims.config import ReporterConfig
-from misbridge_sims.xmlstream import ERROR_ROOT
+from misbridge_sims.xmlstream import ERROR_ROOT, too_large
 
-__all__ = ["CHUNK", "ProcessRunner"]
+__all__ = ["CHUNK", "ProcessRunner", "read_file"]
 
 log = structlog.get_logger()
 
@@ -126,14 +126,14 @@ class ProcessRunner:
                 rc = await self._wait(proc, report, deadline)
                 said = await messages
                 if ERROR_ROOT.encode() in said:
-                    yield said[said.index(b"<" + ERROR_ROOT.encode()) :]
+                    yield _error_answer(said, self.config.console_code_page)
                 elif rc == 0 and not output.exists():
                     raise SourceError(
                         f"CommandReporter wrote no output file for report '{report}'",
                         report=report,
                     )
                 elif output.exists():
-                    async for chunk in self._read_file(output):
+                    async for chunk in read_file(output, report, self.config.max_bytes):
                         yield chunk
             if rc != 0:
                 raise ExitError(rc, (await stderr).decode("utf-8", "replace"))
@@ -164,12 +164,6 @@ class ProcessRunner:
             if not chunk:
                 return
             yield chunk
-
-    async def _read_file(self, path: Path) -> AsyncIterator[bytes]:
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
-                await asyncio.sleep(0)  # let the other reports' tasks run
 
     async def _wait(self, proc: asyncio.subprocess.Process, report: str, deadline: float) -> int:
         try:
@@ -223,6 +217,28 @@ class ProcessRunner:
     @property
     def live(self) -> int:
         return len(self._live)
+
+
+async def read_file(path: Path, report: str, max_bytes: int) -> AsyncIterator[bytes]:
+    """A report file in chunks, refused before a byte is read when it is over the cap
+    (the size is taken from the open file, so it cannot change in between)."""
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size > max_bytes:
+            raise too_large(report, max_bytes)
+        while chunk := handle.read(CHUNK):
+            yield chunk
+            await asyncio.sleep(0)  # let the other reports' tasks run
+
+
+def _error_answer(said: bytes, code_page: str | None) -> bytes:
+    """The ``<CommandReporterError>`` part of what CommandReporter printed, as UTF-8: a
+    console message is in the console's code page, not in any declared encoding."""
+    answer = said[said.index(b"<" + ERROR_ROOT.encode()) :]
+    try:
+        answer.decode("utf-8")
+    except UnicodeDecodeError:
+        answer = answer.decode(code_page or "cp1252", "replace").encode("utf-8")
+    return answer
 
 
 def _signal(proc: asyncio.subprocess.Process, sig: int) -> None:

@@ -26,12 +26,13 @@ from misbridge.errors import (
 )
 from misbridge.source import SourceRecord
 from misbridge_sims.config import ReporterConfig
+from misbridge_sims.encoding import DECLARED, ReportDecoder
 from misbridge_sims.errors import classify, ids_suppressed, import_hint
 from misbridge_sims.mapping import map_entity
 from misbridge_sims.merge import Entity, Merger
-from misbridge_sims.process import CHUNK, ExitError, ProcessRunner
+from misbridge_sims.process import ExitError, ProcessRunner, read_file
 from misbridge_sims.reports import ReportDef, report_by_key
-from misbridge_sims.xmlstream import ERROR_ROOT, ReportParser
+from misbridge_sims.xmlstream import ERROR_ROOT, FILE_ENCODING_HINT, ReportParser
 
 __all__ = ["INFER_MIN_RECORDS", "REPORT_PROGRESS", "ReportStats", "SimsSession"]
 
@@ -42,6 +43,12 @@ log = structlog.get_logger()
 #: (NOBT and REFU are answers), flags and contact details.
 INFER_MIN_RECORDS = 20
 _KEEP_AT_MOST = 1000
+
+STDOUT_ENCODING_HINT = (
+    "set the 'console_encoding' setting to the code page CommandReporter writes in (run "
+    "chcp on the SIMS server: 'Active code page: 850' means cp850), or use --output file, "
+    "which reads the encoding the file declares"
+)
 
 ReportCallback = Callable[[str, str, int], None]
 
@@ -64,7 +71,7 @@ class ReportStats:
             return {}
         return {
             permission: captions
-            for permission, captions in report.permission_columns().items()
+            for permission, captions in report.permission_columns(inferable=True).items()
             if not self.columns.intersection(captions)
         }
 
@@ -109,13 +116,24 @@ class SimsSession:
             path = self.config.from_xml / f"{name}.xml"
             if not path.is_file():
                 raise _missing_file(name, path)
-            with path.open("rb") as handle:
-                while chunk := handle.read(CHUNK):
-                    yield chunk
-                    await asyncio.sleep(0)
+            async for chunk in read_file(path, name, self.config.max_bytes):
+                yield chunk
             return
         async for chunk in self.runner.run(name, report.key):
             yield chunk
+
+    def _parser(self, report: ReportDef, name: str) -> ReportParser:
+        c = self.config
+        if c.from_xml is None and c.output == "stdout":
+            decoder = ReportDecoder(
+                name, c.console_encoding, console=c.console_code_page, hint=STDOUT_ENCODING_HINT
+            )
+        else:
+            decoder = ReportDecoder(name, DECLARED, hint=FILE_ENCODING_HINT)
+        # A picture column holds base64 (4 characters per 3 bytes) with line breaks.
+        photo_chars = c.photos.max_bytes * 4 // 3 + c.photos.max_bytes // 32 + 1024
+        caps = dict.fromkeys(report.binary_captions(), photo_chars)
+        return ReportParser(name, max_bytes=c.max_bytes, value_caps=caps, decoder=decoder)
 
     # -- records -----------------------------------------------------------------------------
     async def records(self, report: ReportDef, stats: ReportStats) -> AsyncIterator[dict[str, str]]:
@@ -139,7 +157,7 @@ class SimsSession:
             for record in kept:
                 yield record
             return
-        parser = ReportParser(name, max_bytes=self.config.max_bytes)
+        parser = self._parser(report, name)
         async with self._slots:
             chunks = self._chunks(report, name)
             try:
