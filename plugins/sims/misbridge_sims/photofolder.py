@@ -112,10 +112,11 @@ class PhotoFolder:
             if exc.errno == errno.ELOOP:
                 return PhotoFile(name, refused="it is a symbolic link")
             return PhotoFile(name, refused=f"it cannot be opened ({exc.strerror})")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            return PhotoFile(name, refused="it is not a regular file")
         with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return PhotoFile(name, refused="it is not a regular file")
             if info.st_size > self.max_bytes:
                 return PhotoFile(name, refused=self._too_large(info.st_size))
             head = handle.read(_HEAD)

@@ -123,6 +123,12 @@ class SimsSimulator:
         runs = self.state / "runs"
         return sum(1 for _ in runs.iterdir()) if runs.is_dir() else 0
 
+    def switches(self) -> list[set[str]]:
+        """The switch names (never values) of each run so far, in run order."""
+        runs = self.state / "runs"
+        files = sorted(runs.glob("run.*"), key=lambda p: int(p.suffix[1:])) if runs.is_dir() else []
+        return [set(p.read_text(encoding="utf-8").split()) for p in files]
+
     def configure(self, **changes: Any) -> None:
         """Change the simulated account (e.g. ``groups=[...]``) for the next runs."""
         path = self.folder / "account.json"

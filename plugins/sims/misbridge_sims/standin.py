@@ -225,12 +225,13 @@ def run(argv: Sequence[str], stdout: IO[bytes]) -> int:
     account = Account.load(os.environ.get("MISBRIDGE_STANDIN_CONFIG"))
     state_dir = os.environ.get("MISBRIDGE_STANDIN_STATE")
     state = Path(state_dir) if state_dir else None
-    if state is not None:
-        _next_number(state / "runs", "run")
+    run_number = _next_number(state / "runs", "run") if state is not None else 0
     if account.latency:
         time.sleep(account.latency)
     try:
         switches = parse_switches(argv)
+        if state is not None:  # which switches, never their values (the password)
+            (state / "runs" / f"run.{run_number}").write_text(" ".join(sorted(switches)))
         _login(switches, account)
         name = switches.get("REPORT")
         if not name:
