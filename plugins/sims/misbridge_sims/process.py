@@ -54,6 +54,7 @@ class ProcessRunner:
     def __init__(self, config: ReporterConfig) -> None:
         self.config = config
         self._live: set[asyncio.subprocess.Process] = set()
+        self._ending: dict[asyncio.subprocess.Process, asyncio.Future[None]] = {}
         self._tmp: Path | None = None
         self.runs = 0
 
@@ -140,6 +141,8 @@ class ProcessRunner:
         finally:
             for helper in helpers:
                 helper.cancel()
+            # Cancelled readers must be gone before end() reads the same pipes.
+            await asyncio.gather(*helpers, return_exceptions=True)
             await asyncio.shield(self.end(proc))
             if output is not None:
                 with contextlib.suppress(OSError):
@@ -183,8 +186,22 @@ class ProcessRunner:
         )
 
     async def end(self, proc: asyncio.subprocess.Process) -> None:
-        """End one process: terminate, then kill after the grace period; then read what
-        is left in its pipes so that their transports close with the process."""
+        """End one process: terminate, then kill after the grace period. Once at a time
+        per process, however many callers (a report's own cleanup, the session's)."""
+        ending = self._ending.get(proc)
+        if ending is None:
+            ending = self._ending[proc] = asyncio.ensure_future(self._end(proc))
+        try:
+            await asyncio.shield(ending)
+        finally:
+            if ending.done():
+                self._ending.pop(proc, None)
+
+    async def _end(self, proc: asyncio.subprocess.Process) -> None:
+        # What is left in its pipes is read (and dropped) meanwhile: asyncio reports the
+        # exit only once the pipes are closed, and an unread pipe stays open, so waiting
+        # for the exit alone sat out the whole grace period after every refused stream.
+        drains = asyncio.gather(_drain(proc.stdout, 0), _drain(proc.stderr, 0))
         try:
             if proc.returncode is None:
                 _signal(proc, signal.SIGTERM)
@@ -192,14 +209,16 @@ class ProcessRunner:
                     await asyncio.wait_for(proc.wait(), self.config.grace)
                 except TimeoutError:
                     _signal(proc, signal.SIGKILL if _POSIX else signal.SIGTERM)
-                    await proc.wait()
+                    # Bounded too: a process that left its group may still hold a pipe.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(proc.wait(), self.config.grace)
                 log.warning("sims.report.stopped", pid=proc.pid, exit_code=proc.returncode)
             with contextlib.suppress(TimeoutError, OSError, RuntimeError):
-                await asyncio.wait_for(
-                    asyncio.gather(_drain(proc.stdout, 0), _drain(proc.stderr, 0)),
-                    self.config.grace,
-                )
+                await asyncio.wait_for(drains, self.config.grace)
         finally:
+            if not drains.done():
+                drains.cancel()
+                await asyncio.gather(drains, return_exceptions=True)
             self._live.discard(proc)
 
     async def aclose(self) -> None:

@@ -107,3 +107,38 @@ def test_stderr_is_kept_for_the_message_without_the_password(tmp_path: Path) -> 
     assert "Login failed" in message and "/REPORT:misbridge Academic Years" in message
     assert password not in message and "misbridge-sync" not in message
     assert "***" in message
+
+
+def test_a_refused_stream_ends_its_process_without_waiting_out_the_grace(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    import attrs
+
+    from misbridge.errors import SourceFormatError
+    from misbridge.hooktypes import ExtractContext
+    from misbridge_sims.config import ReporterConfig
+    from misbridge_sims.reports import report_by_key
+    from misbridge_sims.session import SimsSession
+
+    reporter = _endless_reporter(tmp_path, "b'<Adno>' + b'9' * 65536 if n == 0 else b'9' * 65536")
+    context = ExtractContext(mis="sims", settings={"reporter": str(reporter), "trusted": "true"})
+    # A grace far longer than the test: a process ended politely must not wait it out
+    # (a pipe left unread kept its transport open, so waiting for the exit hung).
+    config = attrs.evolve(ReporterConfig.from_context(context), grace=60.0)
+
+    async def go() -> None:
+        session = SimsSession(config)
+        try:
+            with pytest.raises(SourceFormatError, match="longer than"):
+                async for _ in session.entities(report_by_key("students")):
+                    pass
+        finally:
+            await session.aclose()
+        assert session.runner.live == 0
+
+    started = time.monotonic()
+    asyncio.run(go())
+    assert time.monotonic() - started < 30
+    assert _live_children() == []
