@@ -120,7 +120,8 @@ SETTINGS = (
 
 
 def effective_date_params(value: str) -> str:
-    """The ``/PARAMS:`` XML CommandReporter takes for an effective date (mis-apis.md 4.1)."""
+    """The ``/PARAMS:`` XML CommandReporter takes for an effective date (as in the public
+    CHS.SIMSExchange code)."""
     when = date.today() if value.strip().lower() == "today" else date.fromisoformat(value.strip())
     return (
         "<ReportParameters><Parameter id='EffectiveDate' subreportfilter='FALSE' "

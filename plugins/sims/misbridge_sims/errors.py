@@ -1,8 +1,8 @@
 """Turn CommandReporter's failures into misbridge's error types.
 
 CommandReporter reports a failure as ``<CommandReporterError>...</CommandReporterError>``
-on its output; the element's inner structure is not documented (mis-apis.md 4.1 marks
-it [Unknown]), so only its text is read, and its exit code may or may not be non-zero.
+on its output; the element's inner structure is not documented (public scripts only show
+the element), so only its text is read, and its exit code may or may not be non-zero.
 The text is classified by what it says: an unknown report, a missing permission, a
 refused login; anything else is a report error. Every message names the report and
 says what to do; the password is scrubbed from anything CommandReporter echoes.

@@ -1,7 +1,8 @@
 """Render a school as CommandReporter would: ``SuperStarReport`` XML, per report.
 
 Used by the stand-in (and so by the simulator, the demo and the benchmarks). Written
-from mis-apis.md 4.1: one ``<Record>`` per row, one element per column named by its
+from ESS's CommandReporter guide and the public parsers of its output (the sources are
+listed in docs/plugins/sims.md): one ``<Record>`` per row, one element per column named by its
 caption encoded like .NET ``XmlConvert.EncodeName`` (space -> ``_x0020_``), empty
 values left out, several record sets multiplied into their cross product (an empty
 record set contributes one empty side, as an outer join), ``True``/``False`` flags,
@@ -26,7 +27,8 @@ __all__ = ["DATE_FORMATS", "encode_name", "escape", "render_date", "report_rows"
 
 Row = dict[str, Any]
 
-#: "iso": xs:dateTime as .NET serialises DateTime (mis-apis.md 4.1 [Inferred]);
+#: "iso": xs:dateTime as .NET serialises DateTime (inferred from a public C#
+#: XmlSerializer model of the output);
 #: "uk": dd/mm/yyyy; "uk-datetime": dd/mm/yyyy 00:00:00 as in /PARAMS.
 DATE_FORMATS = {"iso": "%Y-%m-%dT%H:%M:%S", "uk": "%d/%m/%Y", "uk-datetime": "%d/%m/%Y %H:%M:%S"}
 

@@ -330,8 +330,8 @@ DATASET_REPORTS: dict[Dataset, tuple[ReportDef, ...]] = {
 }
 
 #: The permission chains: a dataset links to another's records, so the account needs
-#: that dataset's permissions too (the sync-rules seed: "the permissions often form a
-#: chain"). Students sit in year groups; memberships link students and staff; results
+#: that dataset's permissions too (the student sync's rules: "the permissions often form
+#: a chain"). Students sit in year groups; memberships link students and staff; results
 #: belong to students; photos belong to students and staff.
 DATASET_DEPENDS: dict[Dataset, tuple[Dataset, ...]] = {
     Dataset.YEARS: (),

@@ -1,6 +1,6 @@
 """``misbridge-commandreporter``: a stand-in for SIMS's CommandReporter.exe.
 
-It takes CommandReporter's switches (mis-apis.md 4.1) and answers like it for a
+It takes CommandReporter's switches (as public scripts pass them) and answers like it for a
 :class:`~misbridge.source.SourceSchool`: the report's ``SuperStarReport`` XML on stdout
 or in the ``/OUTPUT:`` file, or ``<CommandReporterError>`` on stdout for a refused
 login, an unknown report, a missing permission or a report error. Accounts outside
@@ -15,8 +15,8 @@ Environment:
 - ``MISBRIDGE_STANDIN_RENDERED``: a folder of rows the simulator rendered ahead
   (``<report>.<date format>.json``), so that a run need not load the school.
 
-The wording of the error messages is ours: SIMS's is not documented (mis-apis.md marks
-the inner structure of ``<CommandReporterError>`` [Unknown]).
+The wording of the error messages is ours: SIMS's is not documented (nor is the inner
+structure of ``<CommandReporterError>``).
 """
 
 from __future__ import annotations
