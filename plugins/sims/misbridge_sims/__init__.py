@@ -9,7 +9,8 @@ reports' picture column or from a folder of exported photos. See
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from misbridge import hookimpl
@@ -86,10 +87,11 @@ def authenticate(context: ExtractContext) -> Awaitable[SimsSession]:
 
 async def _dataset(
     session: SimsSession, context: ExtractContext, dataset: Dataset
-) -> AsyncIterator[SourceRecord]:
+) -> AsyncGenerator[SourceRecord, None]:
     for report in reports_for(dataset):
-        async for record in session.source_records(report):
-            yield record
+        async with aclosing(session.source_records(report)) as stream:
+            async for record in stream:
+                yield record
 
 
 def _ours(session: object) -> TypeGuard[SimsSession]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from contextlib import aclosing
 
 from attrs import define, field
 
@@ -59,10 +60,11 @@ async def probe_report(session: SimsSession, report: ReportDef) -> ReportProbe:
     probe = ReportProbe(report, name)
     stats = ReportStats(name)
     try:
-        async for record in session.records(report, stats):
-            stats.records += 1
-            # Only which columns appear is kept: never a value.
-            stats.columns.update(record)
+        async with aclosing(session.records(report, stats)) as stream:
+            async for record in stream:
+                stats.records += 1
+                # Only which columns appear is kept: never a value.
+                stats.columns.update(record)
     except AuthenticationError:
         raise
     except ReportNotFoundError:

@@ -27,7 +27,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import structlog
 
@@ -148,7 +149,7 @@ class _Run:
             raise SourceFormatError("sims photos: " + "; ".join(problems), dataset="photos")
 
 
-async def photos(session: SimsSession) -> AsyncIterator[SourcePhoto]:
+async def photos(session: SimsSession) -> AsyncGenerator[SourcePhoto, None]:
     """Every photo the account may read and consent allows, pupils' then staff's."""
     run = _Run(session)
     student_report = ""
@@ -157,13 +158,14 @@ async def photos(session: SimsSession) -> AsyncIterator[SourcePhoto]:
         role = Role.STUDENT if report.key == "student_photos" else Role.STAFF
         if role is Role.STUDENT:
             student_report = name
-        async for entity in session.entities(report, ReportStats(name)):
-            if role is Role.STUDENT and not run.allowed(entity):
-                continue
-            data = run.picture(entity, role, name)
-            if data is not None:
-                run.found += 1
-                yield SourcePhoto(entity.key, role, data, None)
+        async with aclosing(session.entities(report, ReportStats(name))) as stream:
+            async for entity in stream:
+                if role is Role.STUDENT and not run.allowed(entity):
+                    continue
+                data = run.picture(entity, role, name)
+                if data is not None:
+                    run.found += 1
+                    yield SourcePhoto(entity.key, role, data, None)
     if run.folder is not None:
         unmatched = sum(1 for _ in run.folder.unmatched())
         log.info(

@@ -18,7 +18,8 @@ import signal
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from pathlib import Path
 
 import structlog
@@ -89,7 +90,7 @@ class ProcessRunner:
             self._tmp = Path(tempfile.mkdtemp(prefix="misbridge-sims-"))
         return self._tmp / f"{key}-{uuid.uuid4().hex}.xml"
 
-    async def run(self, report: str, key: str) -> AsyncIterator[bytes]:
+    async def run(self, report: str, key: str) -> AsyncGenerator[bytes, None]:
         """Run ``report`` and yield its XML in chunks. A ``<CommandReporterError>`` answer
         is yielded like any XML (the parser recognises it); failures with no XML to read
         raise :class:`~misbridge.errors.SourceError` subclasses naming the report."""
@@ -118,8 +119,9 @@ class ProcessRunner:
         helpers = [stderr]
         try:
             if output is None:
-                async for chunk in self._stream_stdout(proc, report, deadline):
-                    yield chunk
+                async with aclosing(self._stream_stdout(proc, report, deadline)) as stream:
+                    async for chunk in stream:
+                        yield chunk
                 rc = await self._wait(proc, report, deadline)
             else:
                 messages = asyncio.ensure_future(_drain(proc.stdout, _STDOUT_CAP))
@@ -134,8 +136,9 @@ class ProcessRunner:
                         report=report,
                     )
                 elif output.exists():
-                    async for chunk in read_file(output, report, self.config.max_bytes):
-                        yield chunk
+                    async with aclosing(read_file(output, report, self.config.max_bytes)) as stream:
+                        async for chunk in stream:
+                            yield chunk
             if rc != 0:
                 raise ExitError(rc, (await stderr).decode("utf-8", "replace"))
         finally:
@@ -157,7 +160,7 @@ class ProcessRunner:
 
     async def _stream_stdout(
         self, proc: asyncio.subprocess.Process, report: str, deadline: float
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         assert proc.stdout is not None
         while True:
             try:
@@ -202,6 +205,7 @@ class ProcessRunner:
         # exit only once the pipes are closed, and an unread pipe stays open, so waiting
         # for the exit alone sat out the whole grace period after every refused stream.
         drains = asyncio.gather(_drain(proc.stdout, 0), _drain(proc.stderr, 0))
+        drains.add_done_callback(_retrieve)
         try:
             if proc.returncode is None:
                 _signal(proc, signal.SIGTERM)
@@ -216,9 +220,8 @@ class ProcessRunner:
             with contextlib.suppress(TimeoutError, OSError, RuntimeError):
                 await asyncio.wait_for(drains, self.config.grace)
         finally:
-            if not drains.done():
-                drains.cancel()
-                await asyncio.gather(drains, return_exceptions=True)
+            # No await here: this may run as the coroutine is closed with its loop.
+            drains.cancel()
             self._live.discard(proc)
 
     async def aclose(self) -> None:
@@ -238,7 +241,7 @@ class ProcessRunner:
         return len(self._live)
 
 
-async def read_file(path: Path, report: str, max_bytes: int) -> AsyncIterator[bytes]:
+async def read_file(path: Path, report: str, max_bytes: int) -> AsyncGenerator[bytes, None]:
     """A report file in chunks, refused before a byte is read when it is over the cap
     (the size is taken from the open file, so it cannot change in between)."""
     with path.open("rb") as handle:
@@ -258,6 +261,12 @@ def _error_answer(said: bytes, code_page: str | None) -> bytes:
     except UnicodeDecodeError:
         answer = answer.decode(code_page or "cp1252", "replace").encode("utf-8")
     return answer
+
+
+def _retrieve(future: asyncio.Future[tuple[bytes, bytes]]) -> None:
+    # A pipe that failed while being dropped is of no interest; say so to asyncio.
+    if not future.cancelled():
+        future.exception()
 
 
 def _signal(proc: asyncio.subprocess.Process, sig: int) -> None:

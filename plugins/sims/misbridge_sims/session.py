@@ -11,7 +11,8 @@ outside "Third Party Reporter", and whole permission areas left out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -94,9 +95,10 @@ class SimsSession:
         rows: list[dict[str, str]] = []
         stats = ReportStats(self.report_name(report))
         try:
-            async for record in self.records(report, stats):
-                stats.records += 1
-                rows.append(record)
+            async with aclosing(self.records(report, stats)) as stream:
+                async for record in stream:
+                    stats.records += 1
+                    rows.append(record)
         except AuthenticationError:
             raise
         except SourceError:
@@ -116,11 +118,13 @@ class SimsSession:
             path = self.config.from_xml / f"{name}.xml"
             if not path.is_file():
                 raise _missing_file(name, path)
-            async for chunk in read_file(path, name, self.config.max_bytes):
-                yield chunk
+            async with aclosing(read_file(path, name, self.config.max_bytes)) as stream:
+                async for chunk in stream:
+                    yield chunk
             return
-        async for chunk in self.runner.run(name, report.key):
-            yield chunk
+        async with aclosing(self.runner.run(name, report.key)) as stream:
+            async for chunk in stream:
+                yield chunk
 
     def _parser(self, report: ReportDef, name: str) -> ReportParser:
         c = self.config
@@ -136,12 +140,15 @@ class SimsSession:
         return ReportParser(name, max_bytes=c.max_bytes, value_caps=caps, decoder=decoder)
 
     # -- records -----------------------------------------------------------------------------
-    async def records(self, report: ReportDef, stats: ReportStats) -> AsyncIterator[dict[str, str]]:
+    async def records(
+        self, report: ReportDef, stats: ReportStats
+    ) -> AsyncGenerator[dict[str, str], None]:
         """The report's ``<Record>`` rows as dicts keyed by decoded caption."""
         self._progress(stats, "start")
         try:
-            async for record in self._records(report, stats.report):
-                yield record
+            async with aclosing(self._records(report, stats.report)) as stream:
+                async for record in stream:
+                    yield record
         except Exception:
             self._progress(stats, "failed")
             raise
@@ -151,7 +158,7 @@ class SimsSession:
         if self.on_report is not None:
             self.on_report(stats.report, event, stats.records)
 
-    async def _records(self, report: ReportDef, name: str) -> AsyncIterator[dict[str, str]]:
+    async def _records(self, report: ReportDef, name: str) -> AsyncGenerator[dict[str, str], None]:
         kept = self._kept.pop(report.key, None)
         if kept is not None:
             for record in kept:
@@ -189,26 +196,27 @@ class SimsSession:
     # -- entities ----------------------------------------------------------------------------
     async def entities(
         self, report: ReportDef, stats: ReportStats | None = None
-    ) -> AsyncIterator[Entity]:
+    ) -> AsyncGenerator[Entity, None]:
         """Merged entities of one report; raises when SIMS withheld IDs or whole areas."""
         stats = stats or ReportStats(self.report_name(report))
         merger = Merger(report, stats.report)
         key = report.key_caption
         ids = report.id_captions()
-        async for record in self.records(report, stats):
-            stats.records += 1
-            stats.columns.update(record)
-            if not record.get(key):
-                if not any(record.get(c) for c in ids):
-                    raise ids_suppressed(stats.report, ids, stats.records)
-                raise SourceFormatError(
-                    f"{stats.report}: record {stats.records} has no '{key}'",
-                    report=stats.report,
-                )
-            done = merger.push(record)
-            if done is not None:
-                stats.entities += 1
-                yield done
+        async with aclosing(self.records(report, stats)) as stream:
+            async for record in stream:
+                stats.records += 1
+                stats.columns.update(record)
+                if not record.get(key):
+                    if not any(record.get(c) for c in ids):
+                        raise ids_suppressed(stats.report, ids, stats.records)
+                    raise SourceFormatError(
+                        f"{stats.report}: record {stats.records} has no '{key}'",
+                        report=stats.report,
+                    )
+                done = merger.push(record)
+                if done is not None:
+                    stats.entities += 1
+                    yield done
         last = merger.close()
         if last is not None:
             stats.entities += 1
@@ -220,11 +228,12 @@ class SimsSession:
             "sims.report.read", report=stats.report, records=stats.records, entities=stats.entities
         )
 
-    async def source_records(self, report: ReportDef) -> AsyncIterator[SourceRecord]:
+    async def source_records(self, report: ReportDef) -> AsyncGenerator[SourceRecord, None]:
         name = self.report_name(report)
-        async for entity in self.entities(report, ReportStats(name)):
-            for record in map_entity(report.key, entity, name):
-                yield record
+        async with aclosing(self.entities(report, ReportStats(name))) as stream:
+            async for entity in stream:
+                for record in map_entity(report.key, entity, name):
+                    yield record
 
 
 def _missing_file(name: str, path: Path) -> SourceError:
