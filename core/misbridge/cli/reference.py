@@ -14,8 +14,7 @@ __all__ = ["render"]
 def _option(param: click.Parameter) -> str:
     if isinstance(param, click.Argument):
         return f"`{param.human_readable_name}`"
-    names = ", ".join(f"`{n}`" for n in (*param.opts, *param.secondary_opts))
-    return names
+    return ", ".join(f"`{n}`" for n in (*param.opts, *param.secondary_opts))
 
 
 def _command(lines: list[str], command: click.Command, path: list[str], depth: int) -> None:
@@ -30,9 +29,9 @@ def _command(lines: list[str], command: click.Command, path: list[str], depth: i
         lines += ["| option | help |", "| --- | --- |"]
         for param in params:
             text = getattr(param, "help", None) or ""
-            if isinstance(param, click.Option) and param.default not in (None, False, (), ""):
-                if param.show_default:
-                    text += f" (default: {param.default})"
+            shown = isinstance(param, click.Option) and param.show_default
+            if shown and param.default not in (None, False, (), ""):
+                text += f" (default: {param.default})"
             lines.append(f"| {_option(param)} | {' '.join(text.split()).replace('|', '/')} |")
         lines.append("")
     if isinstance(command, click.Group):
