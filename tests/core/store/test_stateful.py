@@ -1,7 +1,7 @@
 """Property: for any sequence of extracts (complete, partial or failed; leavers, returners,
 joiners, changes; switches of MIS; approvals), nobody is ever hard-deleted, internal ids
-never change, re-applying is a no-op, and the guard refuses exactly the empty and the
-over-threshold plans, which then change nothing."""
+never change, re-applying is a no-op, and the guard refuses exactly the empty, the
+over-threshold and the over-allowance (cumulative) plans, which then change nothing."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ class StoreMachine(RuleBasedStateMachine):
         self.ids: dict[int, str] = {}  # person -> internal id, fixed once created
         self.enabled: dict[int, bool] = {}  # what the store must say
         self.pending: tuple[list[Student], OutcomeStatus, float, str] | None = None
+        # Disables less re-enables of the plans applied since the last approval: the
+        # cumulative guard's window (every night here is one day).
+        self.window_sum = 0
 
     def teardown(self) -> None:
         self.store.close()
@@ -49,17 +52,28 @@ class StoreMachine(RuleBasedStateMachine):
         leaving = TODAY - timedelta(days=1) if left else None
         return make_student(n, mis_id=f"{self.prefix}{n}", leaving_date=leaving, fsm=fsm)
 
+    def changes(self, records: list[Student], status: OutcomeStatus) -> tuple[int, int]:
+        present = {int(r.mis_id[1:]): r.leaving_date is not None for r in records}
+        disables = sum(
+            1 for n, on in self.enabled.items() if on and present.get(n, status is COMPLETE)
+        )
+        reenables = sum(
+            1 for n, left in present.items() if not left and self.enabled.get(n) is False
+        )
+        return disables, reenables
+
     def refusal_expected(self, records: list[Student], status: OutcomeStatus, share: float) -> bool:
         active = sum(self.enabled.values())
         if not active:
             return False
         if status is COMPLETE and not records:
             return True
-        present = {int(r.mis_id[1:]): r.leaving_date is not None for r in records}
-        disables = sum(
-            1 for n, on in self.enabled.items() if on and present.get(n, status is COMPLETE)
-        )
-        return disables / active > share
+        disables, reenables = self.changes(records, status)
+        if disables / active > share:
+            return True
+        net = max(self.window_sum, 0)
+        total = net + disables - reenables
+        return bool(disables) and total / (active + net) > max(0.15, share)
 
     def absorb(self, records: list[Student], status: OutcomeStatus) -> None:
         present = {int(r.mis_id[1:]): r for r in records}
@@ -107,6 +121,8 @@ class StoreMachine(RuleBasedStateMachine):
             return
         assert not expected, "the guard let an empty or over-threshold plan through"
         self.pending = None
+        disables, reenables = self.changes(records, status)
+        self.window_sum += disables - reenables
         self.absorb(records, status)
         self.check_idempotent(records, status)
 
@@ -119,6 +135,7 @@ class StoreMachine(RuleBasedStateMachine):
         report = self.store.sync(result, today=TODAY, max_disable_share=share, approve=plan_hash)
         assert report.applied and report.approved
         self.pending = None
+        self.window_sum = 0  # an approval starts a new cumulative window
         self.absorb(records, status)
         self.check_idempotent(records, status)
 
