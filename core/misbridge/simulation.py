@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -50,9 +51,15 @@ class Fault:
     kinds: ``status`` (answer ``status`` with ``body``/``headers``), ``delay`` (sleep
     ``seconds`` before answering normally), ``truncate`` (send half the real body, then
     drop the connection), ``html`` (a maintenance page with status 200).
+
+    The *lying server* kinds answer a well-formed JSON page that is wrong, the way a
+    vendor under load or a broken proxy can: ``drop`` (half the records of the page's
+    largest list of objects left out), ``empty`` (that list emptied, and any ``more``
+    flag or ``next`` link saying the list ends here), ``miscount`` (every ``count`` and
+    ``total`` number five more than the truth).
     """
 
-    kind: Literal["status", "delay", "truncate", "html"]
+    kind: Literal["status", "delay", "truncate", "html", "drop", "empty", "miscount"]
     match: str = ""
     skip: int = 0
     times: int = 1
@@ -97,6 +104,11 @@ class FaultInjector:
             self.faults.append(fault)
             self._states.append(_FaultState(fault))
 
+    def seen(self, fault: Fault) -> int:
+        """How many requests ``fault`` has matched so far (fired or not)."""
+        with self._lock:
+            return sum(s.seen for s in self._states if s.fault is fault)
+
     def _pick(self, target: str) -> Fault | None:
         with self._lock:
             self.requests += 1
@@ -127,8 +139,36 @@ class FaultInjector:
         elif fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
             await self.app(scope, receive, send)
-        else:
+        elif fault.kind == "truncate":
             await self._truncated(scope, receive, send)
+        else:
+            await self._lying(fault.kind, scope, receive, send)
+
+    async def _captured(self, scope: Scope, receive: Receive) -> tuple[Message, bytes]:
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        return start, b"".join(chunks)
+
+    async def _lying(self, kind: str, scope: Scope, receive: Receive, send: Send) -> None:
+        start, body = await self._captured(scope, receive)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if data is not None:
+            body = json.dumps(_lie(kind, data)).encode()
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _truncated(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message = {}
@@ -149,6 +189,59 @@ class FaultInjector:
             {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
         )
         raise ConnectionResetError("simulated connection drop mid-body")
+
+
+def _largest_list(data: Any) -> list[Any] | None:
+    """The longest list of objects anywhere in ``data`` (a page's records)."""
+    best: list[Any] | None = None
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            if item and all(isinstance(x, dict) for x in item) and len(item) > len(best or []):
+                best = item
+            stack.extend(item)
+    return best
+
+
+def _lie(kind: str, data: Any) -> Any:
+    if kind == "miscount":
+
+        def inflate(item: Any) -> Any:
+            if isinstance(item, dict):
+                return {
+                    k: v + 5 if k in ("count", "total") and type(v) is int else inflate(v)
+                    for k, v in item.items()
+                }
+            if isinstance(item, list):
+                return [inflate(v) for v in item]
+            return item
+
+        return inflate(data)
+    records = _largest_list(data)
+    if records is not None:
+        if kind == "drop":
+            del records[: max(1, len(records) // 2)]
+        else:
+            records.clear()
+    if kind == "empty":
+
+        def ended(item: Any) -> None:
+            if isinstance(item, dict):
+                if item.get("more") is True:
+                    item["more"] = False
+                if "next" in item and isinstance(item["next"], str):
+                    item["next"] = None
+                for value in item.values():
+                    ended(value)
+            elif isinstance(item, list):
+                for value in item:
+                    ended(value)
+
+        ended(data)
+    return data
 
 
 async def _answer(

@@ -20,7 +20,13 @@ It checks, through the plugin's real code and its simulator:
 - wrong credentials raise :class:`~misbridge.errors.AuthenticationError`;
 - a dataset the account may not read is named by ``check_permissions`` and fails
   alone, while the other datasets complete;
-- extract hooks stream: they return asynchronous iterators.
+- extract hooks stream: they return asynchronous iterators;
+- HTTP plugins (``paged`` set): a *lying server* (a page with records dropped, an early
+  empty last page, totals that disagree) on the first, a middle and the last page of
+  the students list never gives a ``complete`` read with fewer records than the school
+  holds; and *network faults* there (429 with Retry-After, 500, a connection reset,
+  truncated JSON, an HTML page with 200, a slow answer) are recovered from with every
+  record, or fail the dataset clearly: never a short read that looks whole.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from misbridge.normalise import Normaliser, NormaliseSettings
 from misbridge.pipeline import _Run, extract_async
 from misbridge.plugins import Plugins, get_plugin_manager
 from misbridge.result import ExtractResult, ModelRecord, OutcomeStatus
+from misbridge.simulation import Fault
 from misbridge.source import SourceSchool
 from misbridge.testing.compare import blank_fields, diff_records
 from misbridge.testing.school import sample_school
@@ -91,6 +98,11 @@ class ConformanceSuite:
     #: Whether the plugin proves its reads whole (a vendor total, a closed document):
     #: then a round trip must end ``complete``, not merely ``unverified``.
     proves_complete: ClassVar[bool] = False
+    #: HTTP plugins: a substring of the requests for the students list's pages and the
+    #: settings that make a 30-pupil school take several of them; the lying-server and
+    #: network-fault matrices aim at the first, a middle and the last page. None skips
+    #: both (a plugin with no HTTP paging, such as SIMS).
+    paged: ClassVar[tuple[str, dict[str, str]] | None] = None
 
     # -- helpers a subclass may override ----------------------------------------------------
     def plugin_manager(self) -> Plugins:
@@ -106,12 +118,16 @@ class ConformanceSuite:
         return self.plugin_manager().info(self.mis).datasets
 
     async def extract(
-        self, simulator: Simulator, credentials: dict[str, str] | None = None, **kwargs: Any
+        self,
+        simulator: Simulator,
+        credentials: dict[str, str] | None = None,
+        settings: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> ExtractResult:
         source = simulator.source()
         return await extract_async(
             self.mis,
-            settings={**source.settings, **self.extra_settings},
+            settings={**source.settings, **self.extra_settings, **(settings or {})},
             credentials=credentials if credentials is not None else dict(source.credentials),
             transport=source.transport,
             datasets=kwargs.pop("datasets", self.datasets()),
@@ -234,6 +250,99 @@ class ConformanceSuite:
             return list(await pending)
         finally:
             await session.aclose()
+
+    # -- lying servers and network faults ----------------------------------------------------
+    def _paged_run(self, fault: Fault | None) -> tuple[ExtractResult, Simulator, int]:
+        assert self.paged is not None
+        match, settings = self.paged
+        probe = Fault("delay", match=match, times=0)
+        simulator = self.simulate(
+            sample_school(students=30, staff=3), faults=[f for f in (fault, probe) if f]
+        )
+        try:
+            result = asyncio.run(
+                self.extract(
+                    simulator,
+                    datasets=[Dataset.STUDENTS],
+                    settings=settings,
+                )
+            )
+        finally:
+            simulator.close()
+        return result, simulator, simulator.app.seen(probe)
+
+    def _pages(self) -> dict[str, int]:
+        result, _, pages = self._paged_run(None)
+        assert result.outcomes[Dataset.STUDENTS].status.read_to_end
+        if pages < 1:
+            pytest.fail(f"{self.mis}: no request matched {self.paged}: the matrix aims at nothing")
+        return {"first": 0, "middle": pages // 2, "last": pages - 1}
+
+    def _students(self, result: ExtractResult) -> set[str | None]:
+        return {getattr(r, "mis_id", None) for r in result.of(Dataset.STUDENTS)}
+
+    def test_a_lying_server_is_never_complete(self) -> None:
+        if self.paged is None:
+            pytest.skip(f"{self.mis} has no paged HTTP list to aim at")
+        reference, _, _ = self._paged_run(None)
+        held = self._students(reference)
+        problems = []
+        for position, skip in self._pages().items():
+            for lie in ("drop", "empty", "miscount"):
+                if lie == "miscount":
+                    # Every total the vendor gives, five more than the truth.
+                    fault = Fault(lie, times=10_000)
+                else:
+                    fault = Fault(lie, match=self.paged[0], skip=skip)
+                result, _, _ = self._paged_run(fault)
+                outcome = result.outcomes[Dataset.STUDENTS]
+                got = self._students(result)
+                if outcome.status is OutcomeStatus.COMPLETE and got != held:
+                    problems.append(
+                        f"{lie} on the {position} page: complete with {len(got)} of "
+                        f"{len(held)} pupils"
+                    )
+        assert not problems, f"{self.mis}: " + "; ".join(problems)
+
+    def test_network_faults_lose_nothing(self) -> None:
+        if self.paged is None:
+            pytest.skip(f"{self.mis} has no paged HTTP list to aim at")
+        reference, _, _ = self._paged_run(None)
+        held = self._students(reference)
+        match = self.paged[0]
+        faults = {
+            "429": Fault.rate_limit(match=match, retry_after="0"),
+            "500": Fault("status", match=match, status=500, body=b'{"error":"Server Error"}'),
+            "reset": Fault("truncate", match=match),
+            "truncated JSON": Fault("status", match=match, status=200, body=b'{"data": [{'),
+            "HTML with 200": Fault("html", match=match),
+            "slow answer": Fault("delay", match=match, seconds=3.0),
+        }
+        problems = []
+        for position, skip in self._pages().items():
+            for name, fault in faults.items():
+                placed = Fault(
+                    fault.kind,
+                    match=fault.match,
+                    skip=skip,
+                    status=fault.status,
+                    body=fault.body,
+                    headers=fault.headers,
+                    seconds=fault.seconds,
+                )
+                result, simulator, _ = self._paged_run(placed)
+                outcome = result.outcomes[Dataset.STUDENTS]
+                got = self._students(result)
+                if simulator.app.faults_fired < 1:
+                    problems.append(f"{name} on the {position} page never fired")
+                elif outcome.status.read_to_end and got != held:
+                    problems.append(
+                        f"{name} on the {position} page: read to its end with {len(got)} "
+                        f"of {len(held)} pupils"
+                    )
+                elif not outcome.status.read_to_end and not outcome.message:
+                    problems.append(f"{name} on the {position} page failed without a message")
+        assert not problems, f"{self.mis}: " + "; ".join(problems)
 
     def test_extract_hooks_stream(self) -> None:
         simulator = self.simulate(sample_school(students=20, staff=3))

@@ -24,6 +24,8 @@ def as_wonde_carries(school: SourceSchool) -> SourceSchool:
 
 class TestConformance(ConformanceSuite):
     mis = "wonde"
+    proves_complete = True  # every list is checked against /counts
+    paged = ("/students", {"per_page": "10"})
 
     def assert_round_trip(self, school: SourceSchool) -> None:
         super().assert_round_trip(as_wonde_carries(school))
