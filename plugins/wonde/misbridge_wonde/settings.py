@@ -10,7 +10,7 @@ from attrs import frozen
 from misbridge.errors import ConfigurationError
 from misbridge.hooktypes import CredentialField, ExtractContext, SettingField
 from misbridge.http import http_settings
-from misbridge_wonde.schema import DEFAULT_BASE_URL, WireNames
+from misbridge_wonde.schema import DEFAULT_BASE_URL, DEFAULT_STAFF_CODE_FIELD, FieldPath, WireNames
 
 __all__ = ["CREDENTIALS", "PAGING_MODES", "SETTINGS", "WondeSettings"]
 
@@ -49,6 +49,12 @@ SETTINGS = (
         'JSON overrides for field names Wonde does not document, e.g. {"eal": "eal_status"}',
     ),
     SettingField(
+        "staff_code_field",
+        "where an employee's staff code is: a field ('initials') or include.field "
+        "('employment_details.teacher_number'); a staff member without it is reported",
+        default=DEFAULT_STAFF_CODE_FIELD,
+    ),
+    SettingField(
         "incremental",
         "auto: ask only for changes since the last successful extract; off: full extracts",
         default="off",
@@ -79,6 +85,7 @@ class WondeSettings:
     paging: str
     per_page: int | None
     names: WireNames
+    staff_code_field: FieldPath
     incremental: bool
     include_former_staff: bool
 
@@ -121,6 +128,9 @@ class WondeSettings:
             paging=paging,
             per_page=per_page,
             names=WireNames.from_json(raw.get("wire_names")),
+            staff_code_field=FieldPath.parse(
+                raw.get("staff_code_field") or DEFAULT_STAFF_CODE_FIELD
+            ),
             incremental=incremental == "auto",
             include_former_staff=_yes(raw.get("include_former_staff"), "include_former_staff"),
         )
