@@ -5,9 +5,13 @@ lists (groups: groups, classes and two membership lists) reads them concurrently
 yields records as they come (:func:`merge`), so its wall time is that of its slowest
 list, not the sum.
 
-A class's staff come from two places: an employee's ``classes`` and, nested in the
-student listing, each class's ``employees`` (a school whose MIS links teachers from the
-class's side gives them only there). Both are read; each membership is yielded once.
+A class's staff come from two sides: each employee's ``classes``, and each class's
+``employees`` (a school whose MIS links teachers from the class's side gives them only
+there). The class side is read from the class list (``include=subject,employees``: every
+class once, those without pupils too) or, with ``class_staff=students``, nested in the
+student listing (``include=classes.employees``, as public integrations read it: about
+twice the bytes of the whole extract, and classes without pupils are not seen). Each
+membership is yielded once.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from misbridge_wonde.client import DELETED_TYPES, WondeSession
 from misbridge_wonde.schema import FieldPath
 
 __all__ = [
+    "CLASS_INCLUDES",
     "MEMBER_INCLUDES",
     "STAFF_CODE_NOT_FOUND",
     "STAFF_INCLUDES",
@@ -56,6 +61,7 @@ STUDENT_INCLUDES = ("contact_details", "education_details", "extended_details", 
 STAFF_INCLUDES = ("employment_details", "contact_details")
 MEMBER_INCLUDES = ("groups", "classes")
 STUDENT_MEMBER_INCLUDES = (*MEMBER_INCLUDES, "classes.employees")
+CLASS_INCLUDES = ("subject", "employees")
 #: The warning for a staff member whose code is not where ``staff_code_field`` says
 #: (documented in docs/plugins/wonde.md).
 STAFF_CODE_NOT_FOUND = "WONDE1001"
@@ -215,14 +221,29 @@ async def _plain_groups(session: WondeSession) -> AsyncIterator[Batch]:
         )
 
 
+def member_includes(session: WondeSession) -> dict[str, tuple[str, ...]]:
+    """The includes of the lists the groups dataset reads, as ``class_staff`` says."""
+    nested = session.settings.class_staff == "students"
+    return {
+        "classes": ("subject",) if nested else CLASS_INCLUDES,
+        "students": STUDENT_MEMBER_INCLUDES if nested else MEMBER_INCLUDES,
+        "employees": MEMBER_INCLUDES,
+    }
+
+
 async def _classes(session: WondeSession) -> AsyncIterator[Batch]:
-    async for batch in session.records("classes", ("subject",), Dataset.GROUPS):
-        yield [mapping.class_group(obj) for obj in batch]
+    include = member_includes(session)["classes"]
+    async for batch in session.records("classes", include, Dataset.GROUPS):
+        found: Batch = []
+        for obj in batch:
+            found.append(mapping.class_group(obj))
+            found += mapping.class_staff(obj)
+        yield found
 
 
 async def _memberships(session: WondeSession, path: str, role: Role) -> AsyncIterator[Batch]:
     kinds = session.settings.names.group_kinds()
-    include = STUDENT_MEMBER_INCLUDES if role is Role.STUDENT else MEMBER_INCLUDES
+    include = member_includes(session)[path]
     async for batch in session.records(path, include, Dataset.GROUPS):
         yield [m for obj in batch for m in mapping.memberships(obj, role, kinds)]
 
@@ -230,8 +251,8 @@ async def _memberships(session: WondeSession, path: str, role: Role) -> AsyncIte
 async def groups(
     session: WondeSession,
 ) -> AsyncIterator[SourceGroup | SourceMembership | SourceDeletion]:
-    # A teacher's class comes once from their own classes and again, nested, with every
-    # pupil of that class: yield each staff class membership once.
+    # A teacher's class comes from their own classes and again from the class's side
+    # (nested: once with every pupil of the class): yield each one once.
     taught: set[tuple[str, str]] = set()
     async for batch in merge(
         _plain_groups(session),

@@ -37,6 +37,7 @@ __all__ = [
     "address_lines",
     "carbon_moment",
     "class_group",
+    "class_staff",
     "decode_photo",
     "employee",
     "group",
@@ -245,6 +246,15 @@ def class_group(obj: Json) -> SourceGroup:
     )
 
 
+def class_staff(klass: Json) -> list[SourceMembership]:
+    """A class's staff, from its ``employees`` include (the class's side of the link)."""
+    class_id = _id(klass)
+    return [
+        SourceMembership(class_id, GroupKind.CLASS, _id(teacher), Role.STAFF)
+        for teacher in _many(klass, "employees")
+    ]
+
+
 def memberships(person: Json, role: Role, kinds: Mapping[str, GroupKind]) -> list[SourceMembership]:
     """A person's groups and classes (Wonde gives no membership dates), then the staff
     of those classes where they come nested (``include=classes.employees``): a class's
@@ -255,14 +265,9 @@ def memberships(person: Json, role: Role, kinds: Mapping[str, GroupKind]) -> lis
         kind = group_kind(item, kinds)
         if kind is not None:
             found.append(SourceMembership(_id(item), kind, person_id, role))
-    cls, staff = GroupKind.CLASS, Role.STAFF
     for item in _many(person, "classes"):
-        class_id = _id(item)
-        found.append(SourceMembership(class_id, cls, person_id, role))
-        found += [
-            SourceMembership(class_id, cls, _id(teacher), staff)
-            for teacher in _many(item, "employees")
-        ]
+        found.append(SourceMembership(_id(item), GroupKind.CLASS, person_id, role))
+        found += class_staff(item)
     return found
 
 
@@ -297,7 +302,7 @@ def is_restored(row: Json) -> bool:
 
 
 def decode_photo(content: str) -> bytes:
-    """Photo ``content``: base64, or a ``data:`` URI (the encoding is [Unknown]).
+    """Photo ``content``: base64, or a ``data:`` URI (no public source says which).
 
     Undecodable content gives no bytes: the normaliser then reports the photo as
     unreadable for that person rather than the whole dataset failing.

@@ -21,10 +21,11 @@ from misbridge.hooktypes import PermissionCheck
 from misbridge.model import Dataset
 from misbridge_wonde.client import WondeSession
 from misbridge_wonde.extract import (
+    CLASS_INCLUDES,
     MEMBER_INCLUDES,
     STAFF_INCLUDES,
     STUDENT_INCLUDES,
-    STUDENT_MEMBER_INCLUDES,
+    member_includes,
     staff_includes,
 )
 
@@ -32,15 +33,16 @@ __all__ = ["NEEDS", "check"]
 
 Need = tuple[str, tuple[str, ...]]
 
-#: The lists (and includes) each dataset reads, including through other datasets' lists.
+#: The lists (and includes) each dataset reads, including through other datasets' lists,
+#: with the default settings (:func:`check` applies ``staff_code_field`` and ``class_staff``).
 NEEDS: dict[Dataset, tuple[Need, ...]] = {
     Dataset.YEARS: (("groups", ()),),
     Dataset.STAFF: (("employees", STAFF_INCLUDES),),
     Dataset.STUDENTS: (("students", STUDENT_INCLUDES),),
     Dataset.GROUPS: (
         ("groups", ()),
-        ("classes", ("subject",)),
-        ("students", STUDENT_MEMBER_INCLUDES),
+        ("classes", CLASS_INCLUDES),
+        ("students", MEMBER_INCLUDES),
         ("employees", MEMBER_INCLUDES),
     ),
     Dataset.PHOTOS: (("students", ("photo",)), ("employees", ("photo",))),
@@ -116,9 +118,11 @@ async def check(session: WondeSession, datasets: Sequence[Dataset]) -> list[Perm
     """One probe per list (with every include any dataset asks of it), then per dataset
     the scopes it misses, directly or through a list another dataset also reads."""
     includes: dict[str, set[str]] = {}
+    groups = member_includes(session)
     needs = {
         **NEEDS,
         Dataset.STAFF: (("employees", staff_includes(session.settings.staff_code_field)),),
+        Dataset.GROUPS: (("groups", ()), *groups.items()),
     }
     for dataset in datasets:
         for table, wanted in needs.get(dataset, ()):

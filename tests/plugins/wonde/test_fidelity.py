@@ -353,7 +353,7 @@ async def test_the_server_page_size_is_followed_whatever_its_type(
     assert served == ({7} if per_page_type == "int" else {"7"})
 
 
-# -- class staff given only nested in the student listing -----------------------------------
+# -- class staff given only from the class's side --------------------------------------------
 def staff_in_classes(records: list[Any]) -> list[tuple[str, str]]:
     return sorted(
         (m.group_mis_id, m.person_mis_id)
@@ -364,23 +364,44 @@ def staff_in_classes(records: list[Any]) -> list[tuple[str, str]]:
     )
 
 
+def class_staff_of(school: SourceSchool, with_pupils_only: bool = False) -> list[tuple[str, str]]:
+    pupils = {m.group_mis_id for m in school.memberships if m.role is Role.STUDENT}
+    return sorted(
+        (m.group_mis_id, m.person_mis_id)
+        for m in school.memberships
+        if m.role is Role.STAFF
+        and m.group_kind is GroupKind.CLASS
+        and (m.group_mis_id in pupils or not with_pupils_only)
+    )
+
+
+@pytest.mark.parametrize("source", ["classes", "students"])
 @pytest.mark.parametrize("linked_both_ways", [True, False])
-async def test_class_staff_nested_in_the_student_listing_become_memberships(
-    small_school: SourceSchool, linked_both_ways: bool
+async def test_class_staff_given_from_the_class_side_become_memberships(
+    small_school: SourceSchool, source: str, linked_both_ways: bool
 ) -> None:
     sim = simulate(small_school, employee_class_links=linked_both_ways)
-    session = await session_for(sim)
+    recorder = transport_of(sim)
+    session = await open_session(context_for(sim, {"class_staff": source}, recorder))
     try:
         records = await collect(extract.groups(session))
     finally:
         await session.aclose()
-    taught = staff_in_classes(records)
-    want = sorted(
-        (m.group_mis_id, m.person_mis_id)
-        for m in small_school.memberships
-        if m.role is Role.STAFF and m.group_kind is GroupKind.CLASS
+    # Nested in the student listing, a class without pupils shows no one: only the
+    # employee's own classes (when the MIS links that side) can give its teacher.
+    want = class_staff_of(
+        small_school, with_pupils_only=source == "students" and not linked_both_ways
     )
-    assert taught == want  # every one, and each once
+    assert staff_in_classes(records) == want  # every one, and each once
+    assert len(want) > 0
+    includes = {
+        r.url.path.rsplit("/", 1)[-1]: set(r.url.params["include"].split(","))
+        for r in recorder.requests
+        if "include" in r.url.params
+    }
+    nested = source == "students"
+    assert ("classes.employees" in includes["students"]) is nested
+    assert ("employees" in includes["classes"]) is not nested
     tutors = [
         m
         for m in records
@@ -389,15 +410,43 @@ async def test_class_staff_nested_in_the_student_listing_become_memberships(
     assert any(m.role is Role.STAFF for m in tutors)
 
 
-async def test_check_sees_a_nested_include_that_is_out_of_scope(small_school: SourceSchool) -> None:
-    full = simulate(small_school)
-    hidden = simulate(small_school, hidden={"classes.employees"})
+async def test_a_class_without_pupils_keeps_its_teacher(small_school: SourceSchool) -> None:
+    # A class with a teacher and no pupil yet: the class list still gives its teacher.
+    empty, teacher = class_staff_of(small_school)[0]
+    school = evolve(
+        small_school,
+        memberships=tuple(
+            m
+            for m in small_school.memberships
+            if not (m.group_mis_id == empty and m.role is Role.STUDENT)
+        ),
+    )
+    sim = simulate(school, employee_class_links=False)
+    session = await session_for(sim)
+    try:
+        records = await collect(extract.groups(session))
+    finally:
+        await session.aclose()
+    assert (empty, teacher) in staff_in_classes(records)
+    assert staff_in_classes(records) == class_staff_of(school)
+
+
+@pytest.mark.parametrize(
+    ("source", "missing"),
+    [("classes", "classes.employees"), ("students", "students.classes.employees")],
+)
+async def test_check_sees_the_class_staff_include_out_of_scope(
+    small_school: SourceSchool, source: str, missing: str
+) -> None:
     found = {}
-    for name, sim in (("full", full), ("hidden", hidden)):
-        session = await session_for(sim)
+    for name, sim in (
+        ("full", simulate(small_school)),
+        ("hidden", simulate(small_school, hidden={"classes.employees"})),
+    ):
+        session = await session_for(sim, {"class_staff": source})
         try:
             found[name] = {c.dataset: c for c in await check(session, [Dataset.GROUPS])}
         finally:
             await session.aclose()
     assert found["full"][Dataset.GROUPS].ok
-    assert found["hidden"][Dataset.GROUPS].missing == ("students.classes.employees",)
+    assert found["hidden"][Dataset.GROUPS].missing == (missing,)

@@ -7,7 +7,7 @@ What Wonde's format cannot carry is lost here exactly as it would be on the live
 
 - ``contact_details`` hold one email, telephone and address per type (the shape
   live-data clients read), not every entry with its flags and start date. Which entry
-  Wonde keeps is [Inferred]: we keep the one the MIS marks Primary, else Main, else the
+  Wonde keeps is inferred: we keep the one the MIS marks Primary, else Main, else the
   first; for addresses the latest start date. The Primary email and telephone are also
   given under ``primary``; the Main flag has no place on the wire.
 - ``sen_status`` is the current SEN code only (no history, no dates).
