@@ -450,3 +450,19 @@ async def test_check_sees_the_class_staff_include_out_of_scope(
             await session.aclose()
     assert found["full"][Dataset.GROUPS].ok
     assert found["hidden"][Dataset.GROUPS].missing == (missing,)
+
+
+# -- the documentation stays in step ---------------------------------------------------------
+def test_the_docs_name_every_setting_and_simulator_option() -> None:
+    from pathlib import Path
+
+    from attrs import fields_dict
+
+    from misbridge_wonde.settings import SETTINGS
+    from misbridge_wonde.simulator.options import SimOptions
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "plugins" / "wonde.md").read_text()
+    settings = [f.name for f in SETTINGS if not f.name.startswith("http_")]
+    assert [name for name in settings if f"| `{name}` |" not in doc] == []
+    assert [name for name in fields_dict(SimOptions) if f"`{name}`" not in doc] == []
+    assert "## Wire facts and their sources" in doc and extract.STAFF_CODE_NOT_FOUND in doc
