@@ -147,6 +147,13 @@ class WireNames:
                 setting="wire_names",
             ) from None
         known = fields_dict(cls)
+        if isinstance(overrides, dict) and "staff_code" in overrides:
+            raise ConfigurationError(
+                "wonde: where the staff code is read is now the setting 'staff_code_field' "
+                "(e.g. employment_details.teacher_number), not a 'wire_names' entry",
+                mis="wonde",
+                setting="wire_names",
+            )
         if not isinstance(overrides, dict):
             raise ConfigurationError(
                 "wonde: the setting 'wire_names' must be a JSON object of name: wire name",

@@ -25,7 +25,8 @@ from misbridge.source import SourceSchool
 from misbridge_wonde.schema import WireNames, carbon
 from misbridge_wonde.simulator.app import build_app
 from misbridge_wonde.simulator.options import DeletionRow, SimOptions
-from misbridge_wonde.simulator.render import ENTITIES, Rendered, render_school, school_json
+from misbridge_wonde.simulator.render import ENTITIES, Rendered, render_school
+from misbridge_wonde.simulator.schools import school_json
 
 __all__ = ["IN_PROCESS_BASE_URL", "SimOptions", "WondeSimulator", "simulate"]
 

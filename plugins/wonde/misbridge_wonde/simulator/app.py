@@ -27,7 +27,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from misbridge.model import Dataset
-from misbridge_wonde.simulator.render import ENTITIES, Entity, Json, school_json
+from misbridge_wonde.simulator.render import ENTITIES, Entity, Json
+from misbridge_wonde.simulator.schools import school_json
 
 if TYPE_CHECKING:
     from misbridge_wonde.simulator import WondeSimulator
