@@ -19,7 +19,6 @@ import structlog
 from misbridge.errors import (
     ConfigurationError,
     PermissionDeniedError,
-    RecordError,
     SourceError,
     SourceFormatError,
 )
@@ -122,9 +121,6 @@ class WondeSession:
         self.school = school
         self.started = datetime.now(UTC)
         self._counts: asyncio.Task[dict[str, int | None]] | None = None
-        #: Warnings about single records that the mapping alone cannot see (a staff
-        #: member whose code is not where ``staff_code_field`` says), for the caller.
-        self.record_errors: list[RecordError] = []
 
     @property
     def requests_sent(self) -> int:

@@ -175,7 +175,9 @@ async def staff(session: WondeSession) -> AsyncIterator[SourceStaff | SourceDele
     if left:
         log.info("wonde.former_staff_skipped", count=left)
     if lost:
-        session.record_errors.extend(lost)
+        report = session.context.read(Dataset.STAFF)
+        for error in lost:
+            report.problem(error)  # reported with the normaliser's own, by the core
         log.warning(
             "wonde.staff_code_not_found",
             count=len(lost),

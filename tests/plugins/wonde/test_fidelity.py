@@ -100,7 +100,7 @@ async def test_the_staff_code_is_read_from_employment_details(small_school: Sour
     finally:
         await session.aclose()
     assert got == {s.mis_id: s.staff_code for s in small_school.staff}
-    assert session.record_errors == []
+    assert session.context.read(Dataset.STAFF).problems == []
 
 
 async def test_a_staff_code_that_is_not_there_is_reported(small_school: SourceSchool) -> None:
@@ -113,8 +113,9 @@ async def test_a_staff_code_that_is_not_there_is_reported(small_school: SourceSc
     finally:
         await session.aclose()
     assert set(got.values()) == {None}
-    assert [e.mis_id for e in session.record_errors] == [s.mis_id for s in small_school.staff]
-    first = session.record_errors[0]
+    problems = session.context.read(Dataset.STAFF).problems
+    assert [e.mis_id for e in problems] == [s.mis_id for s in small_school.staff]
+    first = problems[0]
     assert (first.code, first.field, first.severity) == (
         extract.STAFF_CODE_NOT_FOUND,
         "staff_code",
@@ -126,6 +127,20 @@ async def test_a_staff_code_that_is_not_there_is_reported(small_school: SourceSc
     (warning,) = [e for e in logs if e["event"] == "wonde.staff_code_not_found"]
     assert warning["count"] == len(small_school.staff)
     assert warning["field"] == "employment_details.staff_code"
+
+
+async def test_the_lost_staff_codes_reach_the_extract_errors(
+    small_school: SourceSchool, plugins: Plugins
+) -> None:
+    sim = simulate(small_school, staff_code_field=None)
+    result = await run_extract(sim, plugins, datasets=(Dataset.STAFF,))
+    assert result.ok and len(result.of(Dataset.STAFF)) == len(small_school.staff)
+    lost = [e for e in result.errors if e.code == extract.STAFF_CODE_NOT_FOUND]
+    assert sorted(e.mis_id or "" for e in lost) == sorted(s.mis_id for s in small_school.staff)
+    assert {(e.dataset, e.field, e.severity, e.mis) for e in lost} == {
+        ("staff", "staff_code", Severity.WARNING, "wonde")
+    }
+    assert result.summary()["warnings"] >= len(small_school.staff)
 
 
 async def test_an_empty_code_in_the_mis_is_not_a_lost_one(small_school: SourceSchool) -> None:
@@ -140,7 +155,7 @@ async def test_an_empty_code_in_the_mis_is_not_a_lost_one(small_school: SourceSc
     finally:
         await session.aclose()
     assert got[school.staff[0].mis_id] is None
-    assert session.record_errors == []  # the key is there: the MIS has no code
+    assert session.context.read(Dataset.STAFF).problems == []  # the key is there: no code
 
 
 @pytest.mark.parametrize(
@@ -171,7 +186,7 @@ async def test_a_location_in_another_include_asks_for_it(small_school: SourceSch
     listed = [r for r in recorder.requests if r.url.path.endswith("/employees")]
     assert listed and all("extended_details" in r.url.params["include"].split(",") for r in listed)
     # The simulated account has no such include: every code is reported lost.
-    assert len(session.record_errors) == len(small_school.staff)
+    assert len(session.context.read(Dataset.STAFF).problems) == len(small_school.staff)
 
 
 @pytest.mark.parametrize("bad", ["Employment_Details.staff_code", "a.b.c", "staff code", "."])
