@@ -37,7 +37,8 @@ INFO = MisInfo(
     credentials=CREDENTIALS,
     settings=SETTINGS,
     # No exam results: Wonde's assessment API is a beta whose result shape no public
-    # source documents (mis-apis.md 1.2); see docs/plugins/wonde.md.
+    # source documents (wondeltd/php-client's readme calls it "likely to change");
+    # see docs/plugins/wonde.md.
     datasets=(Dataset.YEARS, Dataset.STAFF, Dataset.STUDENTS, Dataset.GROUPS, Dataset.PHOTOS),
     simulator=simulate,
     docs_url="docs/plugins/wonde.md",

@@ -81,8 +81,17 @@ def deletions_command(info: MisInfo) -> click.Command:
     @click.option("--school-id", required=True, envvar="MISBRIDGE_WONDE_SCHOOL_ID")
     @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True)
     @click.option("--since", type=click.DateTime(), help="Only deletions after this (UTC).")
-    def deletions(school_id: str, base_url: str, since: datetime | None) -> None:
-        """Print the records Wonde reports deleted, as JSON lines (id and type)."""
+    @click.option("--until", type=click.DateTime(), help="Only deletions before this (UTC).")
+    @click.option("--type", "kind", help="Only records of this type (student, employee, class).")
+    def deletions(
+        school_id: str,
+        base_url: str,
+        since: datetime | None,
+        until: datetime | None,
+        kind: str | None,
+    ) -> None:
+        """Print the records Wonde reports deleted, as JSON lines (id, type, mis_id,
+        deleted_at, restored_at: a row with restored_at set was undone)."""
 
         async def run() -> int:
             context = ExtractContext(
@@ -93,7 +102,7 @@ def deletions_command(info: MisInfo) -> click.Command:
             session = await open_session(context)
             count = 0
             try:
-                async for batch in session.deletions(since):
+                async for batch in session.deletions(since, kind=kind, until=until):
                     for record in batch:
                         sys.stdout.write(json.dumps(dict(record), sort_keys=True) + "\n")
                         count += 1

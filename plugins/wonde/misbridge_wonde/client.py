@@ -3,8 +3,7 @@
 The token goes in a Bearer header, and only to hosts we trust: the configured base URL's
 host and Wonde's own API hosts (:data:`~misbridge_wonde.schema.WONDE_HOSTS`). The school's
 ``region.domain`` comes from Wonde's answer, so it is server-controlled input deciding
-where the token is sent: anything outside that list is refused before a byte goes there
-(reliability-and-security.md 5.6).
+where the token is sent: anything outside that list is refused before a byte goes there.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from misbridge.errors import (
 from misbridge.hooktypes import ExtractContext, Secret
 from misbridge.http import HttpPolicy, MisHttpClient
 from misbridge.model import Dataset
+from misbridge_wonde.mapping import is_restored
 from misbridge_wonde.paging import Lister, Tally
 from misbridge_wonde.schema import DEFAULT_BASE_URL, WONDE_HOSTS
 from misbridge_wonde.settings import WondeSettings
@@ -42,6 +42,8 @@ COUNTED = ("students", "employees", "groups", "classes")
 OVERLAP = timedelta(minutes=5)
 
 #: Wonde's deletion ``type`` -> the model record it names (and, for groups, the kind).
+#: ``student``, ``employee`` and ``class`` are the types public live-data clients filter
+#: ``/deletions`` by (dataconversion-ie/WondePOC ``Services/WondeApiClient.cs``).
 DELETED_TYPES: dict[str, tuple[Dataset, str, str | None]] = {
     "student": (Dataset.STUDENTS, "Student", None),
     "employee": (Dataset.STAFF, "StaffMember", None),
@@ -119,7 +121,6 @@ class WondeSession:
         self.school = school
         self.started = datetime.now(UTC)
         self._counts: asyncio.Task[dict[str, int | None]] | None = None
-        self._deleted: asyncio.Task[list[Mapping[str, Any]]] | None = None
 
     @property
     def requests_sent(self) -> int:
@@ -218,32 +219,48 @@ class WondeSession:
             report.counted(path, read=tally.read, expected=expected)
 
     async def deleted(self, dataset: Dataset) -> list[Mapping[str, Any]]:
-        """The deletions of ``dataset``'s records since its delta read began (read once
-        per extract, shared by every dataset)."""
+        """The deletions of ``dataset``'s records since its delta read began, each type
+        asked for with Wonde's ``type`` filter; a deletion since undone (``restored_at``)
+        is not one any more: the record is back, and its change is in the delta."""
         since = self.since(dataset)
         if since is None:
             return []
-        if self._deleted is None:
-            earliest = min((s for d in Dataset if (s := self.since(d)) is not None), default=since)
-            self._deleted = asyncio.ensure_future(self._read_deletions(earliest))
-        rows = await asyncio.shield(self._deleted)
+        kinds = [kind for kind, (owner, _, _) in DELETED_TYPES.items() if owner is dataset]
+        found = await asyncio.gather(*(self._deletions_of(kind, since) for kind in kinds))
+        rows = [row for part in found for row in part]
+        kept = [row for row in rows if not is_restored(row)]
+        if len(kept) < len(rows):
+            log.info("wonde.deletions_restored", dataset=dataset.value, count=len(rows) - len(kept))
+        return kept
+
+    async def _deletions_of(self, kind: str, since: datetime) -> list[Mapping[str, Any]]:
+        # The filter is Wonde's; the type is checked here too, so that a server that
+        # ignored it could not make a pupil's deletion disable a staff member.
         return [
-            row for row in rows if DELETED_TYPES.get(str(row.get("type")), (None,))[0] is dataset
+            row
+            async for batch in self.deletions(since, kind=kind)
+            for row in batch
+            if str(row.get("type")) == kind
         ]
 
-    async def _read_deletions(self, since: datetime) -> list[Mapping[str, Any]]:
-        return [row async for batch in self.deletions(since) for row in batch]
-
-    async def deletions(self, since: datetime | None) -> AsyncIterator[list[Mapping[str, Any]]]:
-        """Records Wonde reports deleted (``/deletions``), after ``since`` if given."""
+    async def deletions(
+        self, since: datetime | None, *, kind: str | None = None, until: datetime | None = None
+    ) -> AsyncIterator[list[Mapping[str, Any]]]:
+        """Records Wonde reports deleted (``/deletions``): changed after ``since`` and
+        before ``until`` if given, of one ``kind`` (``student``, ``class``...) if given."""
         extra: dict[str, str] = {}
-        if since is not None:
-            moment = since.astimezone(UTC) if since.tzinfo else since
-            extra["updated_after"] = moment.strftime("%Y-%m-%d %H:%M:%S")
-        async for batch in self.lister.batches(
+        for name, moment in (("updated_after", since), ("updated_before", until)):
+            if moment is not None:
+                moment = moment.astimezone(UTC) if moment.tzinfo else moment
+                extra[name] = moment.strftime("%Y-%m-%d %H:%M:%S")
+        if kind is not None:
+            extra["type"] = kind
+        # Pages, not de-duplicated batches: one record deleted, restored and deleted
+        # again has two rows under one id, and the later one must not be dropped.
+        async for page in self.lister.pages(
             f"schools/{self.settings.school_id}/deletions", extra=extra, mode="follow-next"
         ):
-            yield batch
+            yield page
 
     async def tracked(self, dataset: Dataset, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """``stream``; once it was read to its end, with ``incremental=auto``, the

@@ -3,7 +3,8 @@
 Values stay raw (Carbon date objects, the vendor's flags and codes); every contact
 Wonde gives is emitted with its type and whether it is the one Wonde names ``primary``;
 the shared normaliser chooses. A value that is ``null`` because the app lacks a scope
-is simply missing (mis-apis.md 1.1, "Scopes").
+is simply missing (Wonde's documentation, "Scopes": "without having an active scope for
+a property's value will be null").
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from misbridge.model import GroupKind, Role
 from misbridge.source import (
@@ -28,15 +31,18 @@ from misbridge.source import (
     SourceTelephone,
     SourceYearGroup,
 )
-from misbridge_wonde.schema import WireNames
+from misbridge_wonde.schema import FieldPath, WireNames
 
 __all__ = [
     "address_lines",
+    "carbon_moment",
     "class_group",
+    "class_staff",
     "decode_photo",
     "employee",
     "group",
     "group_kind",
+    "is_restored",
     "memberships",
     "photo",
     "student",
@@ -192,17 +198,21 @@ def is_current_employee(obj: Json) -> bool:
     return _one(obj, "employment_details").get("current") is not False
 
 
-def employee(obj: Json, names: WireNames) -> SourceStaff:
+def employee(obj: Json, names: WireNames, code_at: FieldPath) -> tuple[SourceStaff, bool]:
+    """The staff member, and whether the answer held the place ``code_at`` names (a
+    code the MIS left empty is found; a missing key or include is not)."""
     _, _, emails = _contacts(_one(obj, "contact_details"), names)
-    return SourceStaff(
+    found, code = code_at.read(obj)
+    staff = SourceStaff(
         mis_id=_id(obj),
         title=_text(obj.get("title")),
         forename=_text(obj.get("forename")),
         surname=_text(obj.get("surname")),
         gender=_text(obj.get("gender")),
         emails=emails,
-        staff_code=_text(_one(obj, "employment_details").get(names.staff_code)),
+        staff_code=_text(code),
     )
+    return staff, found
 
 
 def group_kind(obj: Json, kinds: Mapping[str, GroupKind]) -> GroupKind | None:
@@ -236,23 +246,63 @@ def class_group(obj: Json) -> SourceGroup:
     )
 
 
+def class_staff(klass: Json) -> list[SourceMembership]:
+    """A class's staff, from its ``employees`` include (the class's side of the link)."""
+    class_id = _id(klass)
+    return [
+        SourceMembership(class_id, GroupKind.CLASS, _id(teacher), Role.STAFF)
+        for teacher in _many(klass, "employees")
+    ]
+
+
 def memberships(person: Json, role: Role, kinds: Mapping[str, GroupKind]) -> list[SourceMembership]:
-    """A person's groups and classes (Wonde gives no membership dates)."""
+    """A person's groups and classes (Wonde gives no membership dates), then the staff
+    of those classes where they come nested (``include=classes.employees``): a class's
+    teachers may be given only that way."""
     person_id = _id(person)
     found = []
     for item in _many(person, "groups"):
         kind = group_kind(item, kinds)
         if kind is not None:
             found.append(SourceMembership(_id(item), kind, person_id, role))
-    cls = GroupKind.CLASS
-    found += [
-        SourceMembership(_id(item), cls, person_id, role) for item in _many(person, "classes")
-    ]
+    for item in _many(person, "classes"):
+        found.append(SourceMembership(_id(item), GroupKind.CLASS, person_id, role))
+        found += class_staff(item)
     return found
 
 
+def carbon_moment(value: Any) -> datetime | None:
+    """A Carbon object (or its ``date`` text) as an aware datetime; None if unreadable."""
+    zone: Any = UTC
+    if isinstance(value, Mapping):
+        name = value.get("timezone")
+        if isinstance(name, str) and name and name.upper() != "UTC":
+            try:
+                zone = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                return None
+        value = value.get("date")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def is_restored(row: Json) -> bool:
+    """Whether a ``/deletions`` row was undone: its ``restored_at`` is set, and not
+    before its ``deleted_at`` (a record deleted again after a restore is deleted)."""
+    restored = row.get("restored_at")
+    if restored in (None, "", {}):
+        return False
+    when, deleted = carbon_moment(restored), carbon_moment(row.get("deleted_at"))
+    return when is None or deleted is None or when >= deleted
+
+
 def decode_photo(content: str) -> bytes:
-    """Photo ``content``: base64, or a ``data:`` URI (the encoding is [Unknown]).
+    """Photo ``content``: base64, or a ``data:`` URI (no public source says which).
 
     Undecodable content gives no bytes: the normaliser then reports the photo as
     unreadable for that person rather than the whole dataset failing.

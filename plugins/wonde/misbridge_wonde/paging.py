@@ -130,7 +130,7 @@ class Lister:
     def params(self, include: Sequence[str], extra: Mapping[str, str]) -> dict[str, str]:
         params = dict(extra)
         if include:
-            params["include"] = ",".join(include)  # the comma form (mis-apis.md 1.3)
+            params["include"] = ",".join(include)  # the comma form, as the official clients send it
         if self.per_page is not None:
             params["per_page"] = str(self.per_page)
         return params

@@ -10,11 +10,13 @@ from attrs import frozen
 from misbridge.errors import ConfigurationError
 from misbridge.hooktypes import CredentialField, ExtractContext, SettingField
 from misbridge.http import http_settings
-from misbridge_wonde.schema import DEFAULT_BASE_URL, WireNames
+from misbridge_wonde.schema import DEFAULT_BASE_URL, DEFAULT_STAFF_CODE_FIELD, FieldPath, WireNames
 
-__all__ = ["CREDENTIALS", "PAGING_MODES", "SETTINGS", "WondeSettings"]
+__all__ = ["CLASS_STAFF_SOURCES", "CREDENTIALS", "PAGING_MODES", "SETTINGS", "WondeSettings"]
 
 PAGING_MODES = ("parallel", "cursor", "follow-next")
+#: Where a class's staff are read besides each employee's own ``classes``.
+CLASS_STAFF_SOURCES = ("classes", "students")
 _SCHOOL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 CREDENTIALS = (
@@ -49,6 +51,19 @@ SETTINGS = (
         'JSON overrides for field names Wonde does not document, e.g. {"eal": "eal_status"}',
     ),
     SettingField(
+        "staff_code_field",
+        "where an employee's staff code is: a field ('initials') or include.field "
+        "('employment_details.teacher_number'); a staff member without it is reported",
+        default=DEFAULT_STAFF_CODE_FIELD,
+    ),
+    SettingField(
+        "class_staff",
+        "where a class's teachers are read besides each employee's classes: 'classes' (the "
+        "class list's employees, every class once) or 'students' (nested in the student "
+        "listing, include=classes.employees, for an account whose class list lacks them)",
+        default="classes",
+    ),
+    SettingField(
         "incremental",
         "auto: ask only for changes since the last successful extract; off: full extracts",
         default="off",
@@ -79,6 +94,8 @@ class WondeSettings:
     paging: str
     per_page: int | None
     names: WireNames
+    staff_code_field: FieldPath
+    class_staff: str
     incremental: bool
     include_former_staff: bool
 
@@ -110,6 +127,12 @@ class WondeSettings:
                     setting="per_page",
                 )
             per_page = int(per_page_raw)
+        class_staff = (raw.get("class_staff") or "classes").strip().lower()
+        if class_staff not in CLASS_STAFF_SOURCES:
+            raise ConfigurationError(
+                "wonde: the setting 'class_staff' must be classes or students",
+                setting="class_staff",
+            )
         incremental = (raw.get("incremental") or "off").strip().lower()
         if incremental not in ("auto", "off"):
             raise ConfigurationError(
@@ -121,6 +144,10 @@ class WondeSettings:
             paging=paging,
             per_page=per_page,
             names=WireNames.from_json(raw.get("wire_names")),
+            staff_code_field=FieldPath.parse(
+                raw.get("staff_code_field") or DEFAULT_STAFF_CODE_FIELD
+            ),
+            class_staff=class_staff,
             incremental=incremental == "auto",
             include_former_staff=_yes(raw.get("include_former_staff"), "include_former_staff"),
         )

@@ -71,12 +71,39 @@ def test_extract_writes_the_school(
 def test_deletions_prints_json_lines(plugins: Plugins, served: tuple[WondeSimulator, str]) -> None:
     sim, base_url = served
     sim.delete("students", "10007", datetime(2026, 10, 1, tzinfo=UTC))
+    sim.delete("employees", "S1002", datetime(2026, 10, 3, tzinfo=UTC))
+    sim.restore("employees", "S1002", datetime(2026, 10, 4, tzinfo=UTC))
     code, output = invoke(
         plugins, sim, "deletions", "--base-url", base_url, "--school-id", "SCH4321"
     )
     assert code == 0, output
-    assert {"id": "10007", "type": "student"} in [
-        json.loads(line) for line in output.splitlines() if line.startswith("{")
+    rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert [(r["id"], r["type"], r["mis_id"]) for r in rows] == [
+        ("10007", "student", "10007"),
+        ("S1002", "employee", "S1002"),
+    ]
+    assert rows[0]["deleted_at"]["date"] == "2026-10-01 00:00:00.000000"
+    assert rows[0]["restored_at"] is None
+    assert rows[1]["restored_at"]["date"] == "2026-10-04 00:00:00.000000"
+    # The documented filters: type, and a date alone for updated_after/updated_before.
+    code, output = invoke(
+        plugins,
+        sim,
+        "deletions",
+        "--base-url",
+        base_url,
+        "--school-id",
+        "SCH4321",
+        "--type",
+        "employee",
+        "--since",
+        "2026-10-02",
+        "--until",
+        "2026-10-05",
+    )
+    assert code == 0, output
+    assert [json.loads(line)["id"] for line in output.splitlines() if line.startswith("{")] == [
+        "S1002"
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from attrs import evolve
 
@@ -53,3 +53,25 @@ class TestConformanceParallelSmallPages(TestConformance):
     generated_examples = 2
 
     extra_settings: ClassVar[dict[str, str]] = {"paging": "parallel", "per_page": "9"}
+
+
+class TestConformanceClassSideTeachers(TestConformance):
+    """A school whose MIS links teachers from the class's side only: an employee's own
+    classes are empty, the class staff come nested in the student listing."""
+
+    generated_examples = 1
+
+    simulator_options: ClassVar[dict[str, Any]] = {"employee_class_links": False}
+
+
+class TestConformanceOlderWireForms(TestConformance):
+    """The forms the simulator once served and some answers still show: M/F genders,
+    ``per_page`` as a string, pagination even on small lists."""
+
+    generated_examples = 1
+
+    simulator_options: ClassVar[dict[str, Any]] = {
+        "gender_style": "short",
+        "per_page_type": "string",
+        "unpaginated_up_to": None,
+    }

@@ -157,6 +157,7 @@ def test_class_subject_is_the_included_name() -> None:
     [
         '{"eal": 5}',
         '{"no_such_name": "x"}',
+        '{"staff_code": "teacher_number"}',  # now the setting staff_code_field
         "[1, 2]",
         "{not json",
     ],

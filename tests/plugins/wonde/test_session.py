@@ -280,11 +280,19 @@ async def test_a_delta_names_the_deleted_records(
     auto = {"incremental": "auto"}
     first = await run_extract(sim, plugins, settings=auto)
     sim.delete("students", "10006", datetime.now(UTC) + timedelta(minutes=1))
-    second = await run_extract(sim, plugins, settings=auto, checkpoints=first.checkpoints)
+    recorder = transport_of(sim)
+    second = await run_extract(
+        sim, plugins, settings=auto, checkpoints=first.checkpoints, transport=recorder
+    )
     (deleted,) = second.deletions[Dataset.STUDENTS]
     assert (deleted.record, deleted.mis_id) == ("Student", "10006")
     assert second.outcomes[Dataset.STUDENTS].deletions == 1
     assert second.outcomes[Dataset.STUDENTS].records == 0  # no student changed
+    # Asked with Wonde's own filters: this dataset's type, changed since the checkpoint.
+    (asked,) = [r.url.params for r in recorder.requests if r.url.path.endswith("/deletions")]
+    mark = first.checkpoints[Dataset.STUDENTS].at
+    assert asked["type"] == "student"
+    assert asked["updated_after"] == mark.strftime("%Y-%m-%d %H:%M:%S")
 
 
 async def test_no_checkpoint_for_a_dataset_that_failed(
@@ -322,7 +330,15 @@ async def test_deletions_are_listed(small_school: SourceSchool) -> None:
         ]
     finally:
         await session.aclose()
-    assert [d["id"] for d in everything] == ["10006", "C7Ma1"]
+    assert [(d["id"], d["type"], d["mis_id"]) for d in everything] == [
+        ("10006", "student", "10006"),
+        ("C7Ma1", "class", "C7Ma1"),
+    ]
+    assert [d["deleted_at"]["date"] for d in everything] == [
+        "2026-10-02 00:00:00.000000",
+        "2026-10-04 00:00:00.000000",
+    ]
+    assert all(d["restored_at"] is None for d in everything)
     assert [d["id"] for d in later] == ["C7Ma1"]
 
 

@@ -1,10 +1,11 @@
-"""The simulator speaks Wonde's wire format as mis-apis.md section 1 describes it."""
+"""The simulator speaks Wonde's wire format (docs/plugins/wonde.md lists each fact's source)."""
 
 from __future__ import annotations
 
 import base64
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -89,7 +90,7 @@ async def test_basic_with_a_password_is_refused(sim: WondeSimulator) -> None:
 async def test_pagination_meta_has_wonde_types(client: httpx.AsyncClient) -> None:
     body = await get(client, f"schools/{SCHOOL}/students", per_page="15")
     meta = body["meta"]["pagination"]
-    assert meta["per_page"] == "15"  # a string, as in the docs example
+    assert meta["per_page"] == 15  # an integer
     assert meta["current_page"] == 1  # an int
     assert meta["more"] is True and meta["previous"] is None
     assert meta["next"].startswith("https://api.wonde.invalid/v1.0/schools/")  # absolute
@@ -110,8 +111,8 @@ async def test_default_and_maximum_page_sizes(small_school: SourceSchool) -> Non
         default = (await c.get(base)).json()
         capped = (await c.get(base, params={"per_page": "500"})).json()
         invalid = await c.get(base, params={"per_page": "lots"})
-    assert default["meta"]["pagination"]["per_page"] == "7" and len(default["data"]) == 7
-    assert capped["meta"]["pagination"]["per_page"] == "12" and len(capped["data"]) == 12
+    assert default["meta"]["pagination"]["per_page"] == 7 and len(default["data"]) == 7
+    assert capped["meta"]["pagination"]["per_page"] == 12 and len(capped["data"]) == 12
     assert invalid.status_code == 422 and "per_page" in invalid.json()["errors"]
 
 
@@ -195,23 +196,159 @@ async def test_denied_datasets_answer_the_configured_status(small_school: Source
 
 
 async def test_updated_after_and_deletions(sim: WondeSimulator, client: httpx.AsyncClient) -> None:
-    from datetime import datetime
-
     sim.touch("students", "10003", datetime(2026, 10, 1, 9, 0, 0))
     sim.delete("students", "10004", datetime(2026, 10, 2, 9, 0, 0))
     changed = await get(client, f"schools/{SCHOOL}/students", updated_after="2026-09-15 00:00:00")
     assert [s["id"] for s in changed["data"]] == ["10003"]
     assert changed["data"][0]["updated_at"]["date"].startswith("2026-10-01 09:00:00")
     gone = await get(client, f"schools/{SCHOOL}/deletions")
-    assert gone["data"] == [{"id": "10004", "type": "student"}]
+    assert gone["data"] == [
+        {
+            "id": "10004",
+            "type": "student",
+            "mis_id": "10004",
+            "deleted_at": {
+                "date": "2026-10-02 09:00:00.000000",
+                "timezone_type": 3,
+                "timezone": "UTC",
+            },
+            "restored_at": None,
+        }
+    ]
     assert (await client.get(f"schools/{SCHOOL}/students/10004")).status_code == 404
     later = await get(client, f"schools/{SCHOOL}/deletions", updated_after="2026-10-03 00:00:00")
     assert later["data"] == []
     bad = await client.get(f"schools/{SCHOOL}/students", params={"updated_after": "yesterday"})
-    assert bad.status_code == 422
-    sim.restore("students", "10004")
+    assert bad.status_code == 422 and "updated_after" in bad.json()["errors"]
+    sim.restore("students", "10004", datetime(2026, 10, 5, 8, 0, 0))
     back = await get(client, f"schools/{SCHOOL}/students/10004")
-    assert back["data"]["id"] == "10004"
+    assert back["data"]["restored_at"]["date"] == "2026-10-05 08:00:00.000000"
+    (row,) = (await get(client, f"schools/{SCHOOL}/deletions"))["data"]
+    assert row["restored_at"]["date"] == "2026-10-05 08:00:00.000000"
+    # The restore is a change: a delta from before it reads the pupil again.
+    again = await get(client, f"schools/{SCHOOL}/students", updated_after="2026-10-04")
+    assert [s["id"] for s in again["data"]] == ["10004"]
+
+
+async def test_dates_alone_and_updated_before_filter(
+    sim: WondeSimulator, client: httpx.AsyncClient
+) -> None:
+    sim.touch("students", "10003", datetime(2026, 10, 1, 9, 0, 0))
+    sim.touch("students", "10005", datetime(2026, 10, 3, 9, 0, 0))
+    between = await get(
+        client,
+        f"schools/{SCHOOL}/students",
+        updated_after="2026-10-01",
+        updated_before="2026-10-02",
+    )
+    assert [s["id"] for s in between["data"]] == ["10003"]
+    bad = await client.get(f"schools/{SCHOOL}/students", params={"updated_before": "soon"})
+    assert bad.status_code == 422 and "updated_before" in bad.json()["errors"]
+
+
+async def test_deletions_filter_by_type_and_moment(
+    sim: WondeSimulator, client: httpx.AsyncClient
+) -> None:
+    sim.delete("students", "10004", datetime(2026, 10, 2, 9, 0, 0))
+    sim.delete("classes", "C7Ma1", datetime(2026, 10, 3, 9, 0, 0))
+    sim.delete("employees", "S1001", datetime(2026, 10, 4, 9, 0, 0))
+    rows = await get(client, f"schools/{SCHOOL}/deletions", type="class")
+    assert [(r["id"], r["type"]) for r in rows["data"]] == [("C7Ma1", "class")]
+    early = await get(client, f"schools/{SCHOOL}/deletions", updated_before="2026-10-03")
+    assert [r["id"] for r in early["data"]] == ["10004"]
+    late = await get(client, f"schools/{SCHOOL}/deletions", updated_after="2026-10-03 12:00:00")
+    assert [r["id"] for r in late["data"]] == ["S1001"]
+
+
+async def test_a_small_list_comes_without_meta(client: httpx.AsyncClient) -> None:
+    # 5 employees: at 50 rows or fewer Wonde sends no pagination object.
+    staff = await get(client, f"schools/{SCHOOL}/employees")
+    assert len(staff["data"]) == 5 and "meta" not in staff
+    cursor = await get(client, f"schools/{SCHOOL}/employees", cursor="true")
+    assert len(cursor["data"]) == 5 and "meta" not in cursor
+    # 40 students on pages of 15 do not fit one page: paginated as usual.
+    paged = await get(client, f"schools/{SCHOOL}/students", per_page="15")
+    assert paged["meta"]["pagination"]["more"] is True
+    # cursor pages carry no page size or number (null in cursor mode)
+    walk = await get(client, f"schools/{SCHOOL}/students", cursor="true", per_page="15")
+    assert walk["meta"]["pagination"]["per_page"] is None
+    assert walk["meta"]["pagination"]["current_page"] is None
+
+
+async def test_the_old_wire_forms_stay_options(small_school: SourceSchool) -> None:
+    sim = simulate(
+        small_school, per_page_type="string", unpaginated_up_to=None, gender_style="short"
+    )
+    source = sim.source()
+    headers = {"Authorization": f"Bearer {sim.token}"}
+    async with httpx.AsyncClient(transport=source.transport, headers=headers) as c:
+        base = source.settings["base_url"] + f"schools/{SCHOOL}/"
+        staff = (await c.get(base + "employees")).json()
+        pupils = (await c.get(base + "students", params={"per_page": "50"})).json()
+    assert staff["meta"]["pagination"]["per_page"] == "50"
+    assert {s["gender"] for s in pupils["data"]} == {"M", "F", "X"}
+
+
+async def test_genders_are_spelt_as_wonde_does(client: httpx.AsyncClient) -> None:
+    pupils = await get(client, f"schools/{SCHOOL}/students")
+    staff = await get(client, f"schools/{SCHOOL}/employees")
+    assert {s["gender"] for s in pupils["data"]} == {"MALE", "FEMALE", "X"}
+    assert {s["gender"] for s in staff["data"]} <= {"MALE", "FEMALE"}
+
+
+async def test_employment_details_hold_the_documented_keys(small_school: SourceSchool) -> None:
+    documented = {
+        "current",
+        "teaching_staff",
+        "employment_start_date",
+        "employment_end_date",
+        "role_text",
+    }
+    for where, keys, code_key in (
+        (
+            "employment_details.staff_code",
+            {"staff_code", "teacher_number", "employee_payroll_number"},
+            "staff_code",
+        ),
+        (
+            "employment_details.teacher_number",
+            {"staff_code", "teacher_number", "employee_payroll_number"},
+            "teacher_number",
+        ),
+        (None, set(), None),
+    ):
+        sim = simulate(small_school, staff_code_field=where)
+        source = sim.source()
+        headers = {"Authorization": f"Bearer {sim.token}"}
+        async with httpx.AsyncClient(transport=source.transport, headers=headers) as c:
+            body = (
+                await c.get(
+                    source.settings["base_url"] + f"schools/{SCHOOL}/employees",
+                    params={"include": "employment_details"},
+                )
+            ).json()
+        details = body["data"][0]["employment_details"]["data"]
+        assert set(details) == documented | keys
+        if code_key is not None:
+            assert details[code_key] == small_school.staff[0].staff_code
+    with pytest.raises(ValueError, match="employment_details"):
+        simulate(small_school, staff_code_field="contact_details.code")
+
+
+async def test_class_staff_only_from_the_class_side(small_school: SourceSchool) -> None:
+    sim = simulate(small_school, employee_class_links=False)
+    source = sim.source()
+    headers = {"Authorization": f"Bearer {sim.token}"}
+    async with httpx.AsyncClient(transport=source.transport, headers=headers) as c:
+        base = source.settings["base_url"] + f"schools/{SCHOOL}/"
+        staff = (await c.get(base + "employees", params={"include": "classes,groups"})).json()
+        pupils = (
+            await c.get(base + "students", params={"include": "classes.employees", "per_page": "1"})
+        ).json()
+    assert all(e["classes"]["data"] == [] for e in staff["data"])
+    assert any(e["groups"]["data"] for e in staff["data"])  # form tutors are still linked
+    taught = [t["id"] for c in pupils["data"][0]["classes"]["data"] for t in c["employees"]["data"]]
+    assert taught and set(taught) <= {s.mis_id for s in small_school.staff}
 
 
 async def test_the_wrong_regional_domain_returns_no_data(small_school: SourceSchool) -> None:

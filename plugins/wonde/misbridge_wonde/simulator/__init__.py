@@ -4,17 +4,10 @@ Shipped code: the tests, ``misbridge demo --mis wonde`` and ``bench/bench_wonde.
 it. It runs in-process (``source()`` gives an httpx transport, so the plugin's real HTTP
 code runs with no socket) or on a loopback port (serve ``.app``).
 
-Facts mis-apis.md marks [Unknown] are options, never guesses baked in:
-
-- ``default_per_page`` / ``max_per_page``: page sizes (a third-party client says 200 max);
-- ``wire_names``: key names inside details objects and the group ``type`` strings;
-- ``deny_status``: how Wonde answers a list the app has no scope for (403 by default);
-- ``hidden``: property scopes the app lacks (``"students.date_of_birth"``,
-  ``"students.contact_details"``): those values come back ``null``, as the docs say;
-- ``region_domain``: the school's regional API host; when set, school data asked of any
-  other host comes back empty ("using the wrong domain ... will return no data");
-- ``photo_encoding``: ``"base64"`` or ``"data-uri"`` for photo ``content``;
-- rate limits and outages: :class:`misbridge.simulation.Fault` values in ``faults``.
+Wire facts no public source settles are options (:class:`SimOptions`), never guesses
+baked in; ``wire_names`` sets the key names inside the details objects and the group
+``type`` strings; rate limits and outages are :class:`misbridge.simulation.Fault` values
+in ``faults``.
 """
 
 from __future__ import annotations
@@ -23,7 +16,6 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from attrs import frozen
 from starlette.requests import Request
 
 from misbridge.hooktypes import SimulatedSource
@@ -32,7 +24,9 @@ from misbridge.simulation import Fault, FaultInjector, asgi_transport
 from misbridge.source import SourceSchool
 from misbridge_wonde.schema import WireNames, carbon
 from misbridge_wonde.simulator.app import build_app
-from misbridge_wonde.simulator.render import ENTITIES, Rendered, render_school, school_json
+from misbridge_wonde.simulator.options import DeletionRow, SimOptions
+from misbridge_wonde.simulator.render import ENTITIES, Rendered, render_school
+from misbridge_wonde.simulator.schools import school_json
 
 __all__ = ["IN_PROCESS_BASE_URL", "SimOptions", "WondeSimulator", "simulate"]
 
@@ -42,16 +36,6 @@ IN_PROCESS_BASE_URL = "https://api.wonde.invalid/v1.0/"
 
 #: When every simulated record last changed, unless a test says otherwise.
 DEFAULT_CHANGED = datetime(2026, 9, 1, 7, 30, 0)
-
-
-@frozen
-class SimOptions:
-    default_per_page: int = 50
-    max_per_page: int = 200
-    deny_status: int = 403
-    hidden: frozenset[str] = frozenset()
-    region_domain: str | None = None
-    photo_encoding: str = "base64"
 
 
 class WondeSimulator:
@@ -66,31 +50,19 @@ class WondeSimulator:
         faults: Sequence[Fault] = (),
         token: str | None = None,
         wire_names: str | Mapping[str, str] | None = None,
-        default_per_page: int = 50,
-        max_per_page: int = 200,
-        deny_status: int = 403,
-        hidden: Collection[str] = (),
-        region_domain: str | None = None,
-        photo_encoding: str = "base64",
         changed: datetime = DEFAULT_CHANGED,
         other_schools: Sequence[SourceSchool] = (),
+        **options: Any,
     ) -> None:
         self.school = school
         self.deny = frozenset(Dataset(d) for d in deny)
         self.names = WireNames.from_json(wire_names)
         self.token = token or f"sim-{school.mis_id.lower()}-token"
-        self.options = SimOptions(
-            default_per_page=default_per_page,
-            max_per_page=max_per_page,
-            deny_status=deny_status,
-            hidden=frozenset(str(h) for h in hidden),
-            region_domain=region_domain,
-            photo_encoding=photo_encoding,
-        )
+        self.options = SimOptions(**options)
         self.other_schools = tuple(other_schools)
-        self.rendered: Rendered = render_school(school, self.names, changed, photo_encoding)
+        self.rendered: Rendered = render_school(school, self.names, changed, self.options)
         self.deleted: dict[str, set[str]] = {table: set() for table in ENTITIES}
-        self.deletions: list[dict[str, Any]] = []
+        self.deletions: list[DeletionRow] = []
         self.cache: dict[tuple[str, str, str], bytes] = {}
         self._app = FaultInjector(build_app(self), latency=latency, faults=list(faults))
 
@@ -126,24 +98,36 @@ class WondeSimulator:
         self.cache.clear()
 
     def delete(self, table: str, entity_id: str, when: datetime) -> None:
-        """Remove one record from the lists and record it on ``deletions``."""
+        """Remove one record from the lists and add a row for it to ``deletions``."""
         if entity_id not in self.rendered.tables[table]:
             raise KeyError(f"{table} has no record {entity_id!r}")
         self.deleted[table].add(entity_id)
         self.cache.clear()
+        entity = self.rendered.tables[table][entity_id]
         self.deletions.append(
-            {
-                "seq": len(self.deletions) + 1,
-                "id": entity_id,
-                "type": _DELETION_TYPES.get(table, table),
-                "when": _naive_utc(when),
-            }
+            DeletionRow(
+                seq=len(self.deletions) + 1,
+                id=entity_id,
+                type=_DELETION_TYPES.get(table, table),
+                mis_id=str(entity.base.get("mis_id") or entity_id),
+                deleted_at=_naive_utc(when),
+            )
         )
 
-    def restore(self, table: str, entity_id: str) -> None:
-        """Bring a deleted record back (Wonde students carry ``restored_at``)."""
+    def restore(self, table: str, entity_id: str, when: datetime | None = None) -> None:
+        """Bring a deleted record back: it is listed again, changed at ``when`` (its
+        ``restored_at``), and its deletion row says when it was restored."""
+        moment = _naive_utc(when or datetime.now(UTC))
         self.deleted[table].discard(entity_id)
-        self.cache.clear()
+        kind = _DELETION_TYPES.get(table, table)
+        for row in reversed(self.deletions):
+            if row.id == entity_id and row.type == kind:
+                row.restored_at = moment
+                break
+        entity = self.rendered.tables[table][entity_id]
+        if "restored_at" in entity.base:
+            entity.base["restored_at"] = carbon(moment)
+        self.touch(table, entity_id, moment)
 
     # -- what the app asks ---------------------------------------------------------------------
     def approved_schools(self, request: Request) -> list[dict[str, Any]]:
@@ -185,5 +169,6 @@ def simulate(
     faults: Sequence[Fault] = (),
     **options: Any,
 ) -> WondeSimulator:
-    """The ``MisInfo.simulator`` factory (see the simulator conventions)."""
+    """The ``MisInfo.simulator`` factory (see the simulator conventions); ``options``
+    are :class:`WondeSimulator`'s keywords and :class:`SimOptions`' fields."""
     return WondeSimulator(school, latency=latency, deny=deny, faults=faults, **options)

@@ -1,11 +1,14 @@
 """The simulator's HTTP face: Wonde's URLs, auth, envelopes, includes and pagination.
 
-Everything here follows mis-apis.md section 1: ``/v1.0/schools[/{id}/...]``; Bearer or
+As Wonde documents them (docs.wonde.com/docs/api/sync) and its official clients use them
+(wondeltd/php-client, ruby-client, dotnet-client): ``/v1.0/schools[/{id}/...]``; Bearer or
 Basic (token as user name, empty password) with the scheme read case-insensitively;
 ``{"data": ...}`` envelopes with ``meta.pagination{next (absolute), previous, more,
-per_page (a string), current_page (an int)}``; page and cursor modes; ``include=``
-comma lists with ``{"data": ...}`` wrappers; ``updated_after``; ``counts``;
-``deletions``. Facts the reference marks [Unknown] come from :class:`SimOptions`.
+per_page, current_page}``, and no ``meta`` at all for a list of 50 rows or fewer; page
+and cursor modes; ``include=`` comma lists with ``{"data": ...}`` wrappers;
+``updated_after``/``updated_before`` (a date, or a date and a time); ``counts``;
+``deletions`` (filtered by those and by ``type``). What no public source settles comes
+from :class:`~misbridge_wonde.simulator.options.SimOptions`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from misbridge.model import Dataset
-from misbridge_wonde.simulator.render import ENTITIES, Entity, Json, school_json
+from misbridge_wonde.simulator.render import ENTITIES, Entity, Json
+from misbridge_wonde.simulator.schools import school_json
 
 if TYPE_CHECKING:
     from misbridge_wonde.simulator import WondeSimulator
@@ -148,6 +152,8 @@ class _Handler:
             return self._cursor_page(request, rows, table, per_page, cursor, query)
         raw_page = query.get("page", "1")
         page = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
+        if page == 1 and self.unpaginated(rows, per_page):
+            return self.listing(rows, table, request, None)
         start = (page - 1) * per_page
         chunk = rows[start : start + per_page]
         more = start + per_page < len(rows)
@@ -159,10 +165,15 @@ class _Handler:
             "next": link(page + 1) if more else None,
             "previous": link(page - 1) if page > 1 else None,
             "more": more,
-            "per_page": str(per_page),
+            "per_page": self.options.per_page(per_page),
             "current_page": page,
         }
         return self.listing(chunk, table, request, meta)
+
+    def unpaginated(self, rows: list[Any], per_page: int) -> bool:
+        """A small list that fits on the page asked for comes whole, with no ``meta``."""
+        limit = self.options.unpaginated_up_to
+        return limit is not None and len(rows) <= min(limit, per_page)
 
     def _cursor_page(
         self,
@@ -176,6 +187,8 @@ class _Handler:
         # Wonde-style cursors are base64 of {"mis_<table>.id": <last id seen>}.
         key = f"mis_{table}.id"
         after = 0
+        if cursor == "true" and self.unpaginated(rows, per_page):
+            return self.listing(rows, table, request, None)
         if cursor != "true":
             try:
                 padded = cursor + "=" * (-len(cursor) % 4)
@@ -202,25 +215,32 @@ class _Handler:
             "next": next_url,
             "previous": None,
             "more": more,
-            "per_page": str(per_page),
+            "per_page": None,  # null in cursor mode (a public model of live answers)
             "current_page": None,
         }
         return self.listing(chunk, table, request, meta)
 
     @staticmethod
     def _seq(row: Any) -> int:
-        return row.seq if isinstance(row, Entity) else int(row["seq"])
+        return int(row["seq"]) if isinstance(row, dict) else int(row.seq)
 
-    def listing(self, chunk: list[Any], table: str, request: Request, meta: Json) -> Response:
-        if table in ("deletions", "schools"):
+    def listing(
+        self, chunk: list[Any], table: str, request: Request, meta: Json | None
+    ) -> Response:
+        """One list answer; ``meta`` None sends none (a list small enough for one page)."""
+        envelope = {} if meta is None else {"meta": {"pagination": meta}}
+        if table == "deletions":
+            return _json({"data": [row.as_json() for row in chunk], **envelope})
+        if table == "schools":
             data = [{k: v for k, v in row.items() if k != "seq"} for row in chunk]
-            return _json({"data": data, "meta": {"pagination": meta}})
+            return _json({"data": data, **envelope})
         tree = _include_tree(request)
         key = json.dumps(tree, sort_keys=True)
         items = b",".join(self.encoded(table, entity, tree, key) for entity in chunk)
-        tail = json.dumps({"pagination": meta}, separators=(",", ":")).encode()
-        body = b'{"data":[' + items + b'],"meta":' + tail + b"}"
-        return Response(body, media_type="application/json")
+        tail = b""
+        if meta is not None:
+            tail = b',"meta":' + json.dumps({"pagination": meta}, separators=(",", ":")).encode()
+        return Response(b'{"data":[' + items + b"]" + tail + b"}", media_type="application/json")
 
     def encoded(self, table: str, entity: Entity, tree: Mapping[str, Any], key: str) -> bytes:
         """One object as JSON, rendered once per include list. The benchmarks measure the
@@ -234,20 +254,25 @@ class _Handler:
             self.sim.cache[cache_key] = cached
         return cached
 
-    def updated_after(self, request: Request) -> datetime | Response | None:
-        raw = request.query_params.get("updated_after")
+    def moment(self, request: Request, name: str) -> datetime | Response | None:
+        """``updated_after``/``updated_before``: ``Y-m-d H:i:s`` (the PHP client's readme)
+        or a date alone, meaning its midnight."""
+        raw = request.query_params.get(name)
         if raw is None:
             return None
-        try:
-            return datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            return _json(
-                {
-                    "message": "The given data was invalid.",
-                    "errors": {"updated_after": ["The updated after must match Y-m-d H:i:s."]},
-                },
-                422,
-            )
+        for form in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(raw.strip(), form)
+            except ValueError:
+                continue
+        label = name.replace("_", " ")
+        return _json(
+            {
+                "message": "The given data was invalid.",
+                "errors": {name: [f"The {label} is not a valid date."]},
+            },
+            422,
+        )
 
     # -- endpoints ---------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
@@ -266,19 +291,10 @@ class _Handler:
         if len(parts) == 2:
             return _json({"data": school_json(self.sim.school, self.sim.domain_for(request))})
         if not self.sim.right_region(request):
-            # "Using the wrong domain for a school will return no data" (mis-apis.md 1.1).
-            return _json({"data": [], "meta": {"pagination": self._empty_meta()}})
+            # "Using the wrong domain for a school will return no data" (the documentation's
+            # "Regional Domains").
+            return _json({"data": []})
         return self.school_data(request, parts[2:])
-
-    def _empty_meta(self) -> Json:
-        per_page = str(self.options.default_per_page)
-        return {
-            "next": None,
-            "previous": None,
-            "more": False,
-            "per_page": per_page,
-            "current_page": 1,
-        }
 
     def school_data(self, request: Request, parts: list[str]) -> Response:
         table = parts[0]
@@ -289,13 +305,22 @@ class _Handler:
                 self.options.deny_status,
                 f"The application does not have access to {table} for this school.",
             )
-        since = self.updated_after(request)
+        since = self.moment(request, "updated_after")
         if isinstance(since, Response):
             return since
+        until = self.moment(request, "updated_before")
+        if isinstance(until, Response):
+            return until
         if table == "deletions" and len(parts) == 1:
-            rows = [d for d in self.sim.deletions if since is None or d["when"] > since]
-            shown = [{"seq": d["seq"], "id": d["id"], "type": d["type"]} for d in rows]
-            return self.page(request, list(shown), "deletions")
+            kind = request.query_params.get("type")
+            rows = [
+                d
+                for d in self.sim.deletions
+                if (since is None or d.changed > since)
+                and (until is None or d.changed < until)
+                and (kind is None or d.type == kind)
+            ]
+            return self.page(request, list(rows), "deletions")
         if table not in ENTITIES:
             return _error(404, "Not found.")
         rows_by_id = self.sim.rendered.tables[table]
@@ -309,7 +334,9 @@ class _Handler:
         live: list[Any] = [
             e
             for e in rows_by_id.values()
-            if e.id not in self.sim.deleted[table] and (since is None or e.updated > since)
+            if e.id not in self.sim.deleted[table]
+            and (since is None or e.updated > since)
+            and (until is None or e.updated < until)
         ]
         return self.page(request, live, table)
 

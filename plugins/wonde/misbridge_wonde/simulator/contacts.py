@@ -1,11 +1,11 @@
 """Contacts as Wonde's ``contact_details`` carry them: one value per type.
 
 Live-data clients read ``emails{email, primary, home, work}``, ``phones{phone, primary,
-home, work, mobile}`` and ``addresses{home, work, postal}`` (mis-apis.md 1.3 gives the
-include; third-party code that reads the live API gives these keys). A school's MIS may
-hold several of each; which one Wonde keeps is [Inferred]: the one marked Primary, else
-Main, else the first; for addresses the latest start date. The Main flag and start dates
-have no place on the wire.
+home, work, mobile}`` and ``addresses{home, work, postal}`` (answers captured from the
+live API, e.g. the spec fixtures of rmcsharry/ep-richard; the php-client readme names the
+include). A school's MIS may hold several of each; which one Wonde keeps is inferred:
+the one marked Primary, else Main, else the first; for addresses the latest start date.
+The Main flag and start dates have no place on the wire.
 """
 
 from __future__ import annotations

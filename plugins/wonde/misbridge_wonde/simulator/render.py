@@ -1,4 +1,4 @@
-"""A :class:`SourceSchool` rendered as Wonde objects (mis-apis.md section 1.3).
+"""A :class:`SourceSchool` rendered as Wonde objects.
 
 Everything is rendered once, when the simulator starts: base objects per entity, their
 include objects, and the relations between them. A request then only assembles dicts.
@@ -7,11 +7,14 @@ What Wonde's format cannot carry is lost here exactly as it would be on the live
 
 - ``contact_details`` hold one email, telephone and address per type (the shape
   live-data clients read), not every entry with its flags and start date. Which entry
-  Wonde keeps is [Inferred]: we keep the one the MIS marks Primary, else Main, else the
+  Wonde keeps is inferred: we keep the one the MIS marks Primary, else Main, else the
   first; for addresses the latest start date. The Primary email and telephone are also
   given under ``primary``; the Main flag has no place on the wire.
 - ``sen_status`` is the current SEN code only (no history, no dates).
 - group and class memberships carry no dates; year groups and classes carry no dates.
+
+Genders are Wonde's ``MALE``/``FEMALE`` (option ``gender_style``); the staff code sits
+where the option ``staff_code_field`` says (``employment_details.staff_code`` by default).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from misbridge.source import (
 )
 from misbridge_wonde.schema import WireNames, carbon
 from misbridge_wonde.simulator.contacts import contact_details
+from misbridge_wonde.simulator.options import SimOptions
 
 __all__ = [
     "ENTITIES",
@@ -42,6 +46,7 @@ __all__ = [
     "Rendered",
     "current_sen",
     "render_school",
+    "wire_gender",
 ]
 
 Json: TypeAlias = dict[str, Any]
@@ -104,16 +109,31 @@ def _upi(kind: str, mis_id: str) -> str:
     return hashlib.md5(f"{kind}:{mis_id}".encode(), usedforsecurity=False).hexdigest()
 
 
+#: The MIS genders Wonde spells out (live answers carry "MALE" and "FEMALE").
+_WONDE_GENDERS = {"M": "MALE", "MALE": "MALE", "F": "FEMALE", "FEMALE": "FEMALE"}
+
+
+def wire_gender(gender: str | None, style: str) -> str | None:
+    """A gender as the simulated account sends it (see ``SimOptions.gender_style``);
+    one Wonde has no documented spelling for is sent as the MIS gives it."""
+    if gender is None or style == "short":
+        return gender
+    return _WONDE_GENDERS.get(gender.strip().upper(), gender)
+
+
 def current_sen(student: SourceStudent) -> str | None:
     current = [s for s in student.sen if s.end is None] or list(student.sen)
     return current[-1].code if current else None
 
 
 class _Builder:
-    def __init__(self, school: SourceSchool, names: WireNames, changed: datetime) -> None:
+    def __init__(
+        self, school: SourceSchool, names: WireNames, changed: datetime, options: SimOptions
+    ) -> None:
         self.school = school
         self.names = names
         self.changed = changed
+        self.options = options
         self.tables: dict[str, dict[str, Entity]] = {name: {} for name in ENTITIES}
         self.details: dict[str, dict[str, Json]] = {
             "student_contact_details": {},
@@ -152,7 +172,7 @@ class _Builder:
                 "middle_names": None,
                 "legal_surname": s.legal_surname,
                 "legal_forename": s.legal_forename,
-                "gender": s.gender,
+                "gender": wire_gender(s.gender, self.options.gender_style),
                 "gender_identity": None,
                 "date_of_birth": carbon(_as_date(s.date_of_birth)),
                 "restored_at": None,
@@ -198,35 +218,48 @@ class _Builder:
         entity.single["extended_details"] = s.mis_id
 
     def employee(self, s: SourceStaff) -> None:
-        entity = self.add(
-            "employees",
-            s.mis_id,
-            {
-                "id": s.mis_id,
-                "upi": _upi("employee", s.mis_id),
-                "mis_id": s.mis_id,
-                "initials": _initials(s.forename, s.surname),
-                "title": s.title,
-                "surname": s.surname,
-                "forename": s.forename,
-                "middle_names": None,
-                "legal_surname": None,
-                "legal_forename": None,
-                "gender": s.gender,
-                **self.stamps(),
-            },
-        )
+        base: Json = {
+            "id": s.mis_id,
+            "upi": _upi("employee", s.mis_id),
+            "mis_id": s.mis_id,
+            "initials": _initials(s.forename, s.surname),
+            "title": s.title,
+            "surname": s.surname,
+            "forename": s.forename,
+            "middle_names": None,
+            "legal_surname": None,
+            "legal_forename": None,
+            "gender": wire_gender(s.gender, self.options.gender_style),
+            "date_of_birth": None,
+            "restored_at": None,
+            **self.stamps(),
+        }
+        entity = self.add("employees", s.mis_id, base)
         self.details["employee_contact_details"][s.mis_id] = contact_details(
             s.mis_id, s.emails, (), (), self.names
         )
-        self.details["employment_details"][s.mis_id] = {
-            "current": True,
-            "teaching_staff": True,
-            self.names.staff_code: s.staff_code,
-            "payroll_number": None,
-        }
+        self.details["employment_details"][s.mis_id] = self.employment(s, base)
         entity.single["contact_details"] = s.mis_id
         entity.single["employment_details"] = s.mis_id
+
+    def employment(self, s: SourceStaff, base: Json) -> Json:
+        """``employment_details.data``: the keys Wonde documents, then the identifiers
+        public models of live answers read there (``staff_code``, ``teacher_number``,
+        ``employee_payroll_number``), unless the staff code is served elsewhere."""
+        details: Json = {
+            "current": True,
+            "teaching_staff": True,
+            "employment_start_date": None,
+            "employment_end_date": None,
+            "role_text": None,
+        }
+        where = self.options.staff_code_field
+        if where is None:
+            return details  # only the documented keys: the code is nowhere
+        details.update(staff_code=None, teacher_number=None, employee_payroll_number=None)
+        include, _, key = where.rpartition(".")
+        (details if include else base)[key] = s.staff_code
+        return details
 
     def group(self, g: SourceGroup | SourceYearGroup, kind: GroupKind) -> None:
         self.add(
@@ -279,9 +312,9 @@ class _Builder:
         )
         entity.single["subject"] = subject_id
 
-    def photo(self, p: SourcePhoto, encoding: str) -> None:
+    def photo(self, p: SourcePhoto) -> None:
         content = base64.b64encode(p.data).decode("ascii")
-        if encoding == "data-uri":
+        if self.options.photo_encoding == "data-uri":
             content = f"data:{p.media_type or 'application/octet-stream'};base64,{content}"
         photo_id = f"PH-{p.role.value}-{p.person_mis_id}"
         self.add(
@@ -312,7 +345,11 @@ class _Builder:
             person = people[m.role].get(m.person_mis_id)
             if group is None or person is None:
                 continue
-            _link(person.relations.setdefault(relation, []), group.id)
+            # A school whose MIS links teachers from the class's side only: the class
+            # lists its staff, the employee's own classes include stays empty.
+            one_sided = m.role is Role.STAFF and relation == "classes"
+            if not (one_sided and not self.options.employee_class_links):
+                _link(person.relations.setdefault(relation, []), group.id)
             _link(group.relations.setdefault(back[m.role], []), person.id)
         for klass in classes.values():
             subject = klass.single.get("subject")
@@ -334,32 +371,10 @@ def _as_date(value: object) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def school_json(school: SourceSchool, domain: str) -> Json:
-    la, estab = (school.laestab[:3], school.laestab[3:]) if school.laestab else (None, None)
-    return {
-        "id": school.mis_id,
-        "name": school.name,
-        "establishment_number": estab,
-        "urn": int(school.urn) if school.urn and school.urn.isdigit() else school.urn,
-        "phase_of_education": "SECONDARY",
-        "la_code": la,
-        "timezone": "Europe/London",
-        "mis": "SIMS",
-        "address": None,
-        "extended": {"allows_writeback": False, "has_timetables": True},
-        "region": {
-            "code": "GBR",
-            "domain": domain,
-            "school_url": f"https://{domain}/v1.0/schools/{school.mis_id}",
-            "identifiers": {"urn": school.urn, "la_code": la, "establishment_number": estab},
-        },
-    }
-
-
 def render_school(
-    school: SourceSchool, names: WireNames, changed: datetime, photo_encoding: str = "base64"
+    school: SourceSchool, names: WireNames, changed: datetime, options: SimOptions
 ) -> Rendered:
-    b = _Builder(school, names, changed)
+    b = _Builder(school, names, changed, options)
     years = {y.code or "": y for y in school.year_groups}
     for s in school.students:
         b.student(s, years)
@@ -374,6 +389,6 @@ def render_school(
         else:
             b.group(g, g.kind)
     for p in school.photos:
-        b.photo(p, photo_encoding)
+        b.photo(p)
     b.memberships()
     return Rendered(tables=b.tables, details=b.details)
