@@ -257,6 +257,7 @@ def mis_command_group(info: MisInfo) -> click.Group:
         dataset: tuple[str, ...],
         photos: bool,
         exam_results: bool,
+        assessments: bool,
         since: datetime | None,
         profile: str,
         store: str | None,
@@ -265,11 +266,11 @@ def mis_command_group(info: MisInfo) -> click.Group:
         **kwargs: Any,
     ) -> None:
         settings = settings_of(kwargs)
-        chosen = [Dataset(d) for d in dataset] or [
-            d for d in info.datasets if d not in (Dataset.PHOTOS, Dataset.EXAM_RESULTS)
-        ]
+        opt_in = (Dataset.PHOTOS, Dataset.EXAM_RESULTS, Dataset.ASSESSMENTS)
+        chosen = [Dataset(d) for d in dataset] or [d for d in info.datasets if d not in opt_in]
         chosen += [Dataset.PHOTOS] if photos else []
         chosen += [Dataset.EXAM_RESULTS] if exam_results else []
+        chosen += [Dataset.ASSESSMENTS] if assessments else []
         try:
             creds = resolve_credentials(info, school)
             result = run_extract_command(
@@ -315,6 +316,9 @@ def mis_command_group(info: MisInfo) -> click.Group:
                 ),
                 click.Option(["--photos"], is_flag=True, help="Also extract photos."),
                 click.Option(["--exam-results"], is_flag=True, help="Also extract exam results."),
+                click.Option(
+                    ["--assessments"], is_flag=True, help="Also extract assessment marksheets."
+                ),
                 click.Option(
                     ["--since"], type=click.DateTime(), help="Only changes since (incremental)."
                 ),
