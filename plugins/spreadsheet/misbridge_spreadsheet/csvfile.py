@@ -63,6 +63,18 @@ def _check_encoding(path: Path, encoding: str) -> str:
     return encoding
 
 
+def _first_bad_line(path: Path, encoding: str) -> tuple[int, int]:
+    """The line and byte where decoding first fails (the text reader only knows its chunk)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                return number, exc.object[exc.start]
+    return 0, 0
+
+
 def csv_rows(
     path: Path, *, encoding: str, delimiter: str | None, limits: Limits
 ) -> Iterator[list[str | None]]:
@@ -104,12 +116,12 @@ def csv_rows(
                         )
                     cells.append(cell if cell.strip() else None)
                 yield cells
-        except UnicodeDecodeError as exc:
+        except UnicodeDecodeError:
+            line, byte = _first_bad_line(path, actual)
             raise SourceFormatError(
-                f"spreadsheet: {path.name} is not {encoding} text (byte "
-                f"0x{exc.object[exc.start]:02X} near line {reader.line_num + 1}); if Excel "
-                "saved it as plain 'CSV', set "
-                "encoding = cp1252, or save it as 'CSV UTF-8'"
+                f"spreadsheet: {path.name} is not {encoding} text (byte 0x{byte:02X} on line "
+                f"{line}); if Excel saved it as plain 'CSV', set encoding = cp1252, or save it "
+                "as 'CSV UTF-8'"
             ) from None
         except csv.Error as exc:
             raise SourceFormatError(

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from misbridge.errors import SourceFormatError, SourceUnavailableError
+from misbridge.errors import SourceError, SourceFormatError, SourceUnavailableError
 from misbridge.hooktypes import ExtractContext, PermissionCheck
 from misbridge.model import Dataset, Role
 from misbridge.source import SourceRecord
@@ -57,7 +57,10 @@ class SpreadsheetSession:
     def unlock(self) -> None:
         """Decrypt every password-protected workbook the mapping reads (once)."""
         for sheet in self.mapping.sheets:
-            located = locate(self.config.path, sheet)
+            try:
+                located = locate(self.config.path, sheet)
+            except SourceError:
+                continue  # reported by the dataset that reads it, which alone fails
             if located is None or not located.is_workbook or located.path in self._plain:
                 continue
             if is_encrypted(located.path):
