@@ -3,7 +3,6 @@ in them is evaluated, inflated without bound, or read from outside the export fo
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
