@@ -33,60 +33,12 @@ from misbridge.source import (
 )
 from misbridge_spreadsheet.mapping import Aspect, Column, Constant, ContactGroup, Sheet, Spec
 from misbridge_spreadsheet.table import Row, Table, header_key
+from misbridge_spreadsheet.vocab import GROUP_KINDS, ROLES, STUDENT_TEXT, Problems
 
-__all__ = ["GROUP_KINDS", "ROLES", "SheetReader"]
+__all__ = ["SheetReader"]
 
 Cells = list[str | None]
 Lookup = Mapping[str, str]
-
-GROUP_KINDS = {
-    "class": GroupKind.CLASS,
-    "teaching group": GroupKind.CLASS,
-    "registration": GroupKind.REGISTRATION,
-    "registration group": GroupKind.REGISTRATION,
-    "registration form": GroupKind.REGISTRATION,
-    "reg group": GroupKind.REGISTRATION,
-    "tutor group": GroupKind.REGISTRATION,
-    "form": GroupKind.REGISTRATION,
-    "house": GroupKind.HOUSE,
-    "year": GroupKind.YEAR,
-    "year group": GroupKind.YEAR,
-}
-ROLES = {
-    "student": Role.STUDENT,
-    "pupil": Role.STUDENT,
-    "learner": Role.STUDENT,
-    "staff": Role.STAFF,
-    "teacher": Role.STAFF,
-    "tutor": Role.STAFF,
-    "supervisor": Role.STAFF,
-    "employee": Role.STAFF,
-}
-_SAMPLE = 5
-
-
-class _Problems:
-    """Rows kept back from one sheet, reported together when it ends."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.by_reason: dict[str, list[int]] = {}
-
-    def add(self, reason: str, row: int) -> None:
-        self.by_reason.setdefault(reason, []).append(row)
-
-    def raise_any(self) -> None:
-        if not self.by_reason:
-            return
-        parts = []
-        for reason, rows in self.by_reason.items():
-            shown = ", ".join(map(str, rows[:_SAMPLE])) + (" ..." if len(rows) > _SAMPLE else "")
-            parts.append(f"{len(rows)} row(s) {reason} (rows {shown})")
-        raise SourceFormatError(
-            f"spreadsheet: {self.label}: " + "; ".join(parts) + ". Those rows were not read; "
-            "the others were. Correct them in the MIS and export again",
-            rows=sum(len(r) for r in self.by_reason.values()),
-        )
 
 
 class SheetReader:
@@ -111,7 +63,7 @@ class SheetReader:
         self.term = term
         self.assessed_on = assessed_on
         self.lookups = {Role.STUDENT: students, Role.STAFF: staff}
-        self.problems = _Problems(table.label)
+        self.problems = Problems(table.label)
         self._at: dict[str, int] = {}
         missing = [n for n in sheet.column_names() if self._resolve(n) is None]
         if missing:
@@ -119,6 +71,8 @@ class SheetReader:
         self.aspects = self._aspects()
         self._groups_seen: set[tuple[str, str]] = set()
         self._members_seen: set[tuple[Any, ...]] = set()
+        self._open: tuple[int, list[Cells]] | None = None
+        self._key_seen: set[str] = set()
         self.read = 0
 
     # -- columns ---------------------------------------------------------------------------
@@ -187,9 +141,6 @@ class SheetReader:
             self._open = None
         self.problems.raise_any()
 
-    _open: tuple[int, list[Cells]] | None = None
-    _key_seen: set[str] | None = None
-
     def _builder(self) -> Callable[[int, Cells], Iterable[SourceRecord]]:
         record = self.sheet.record
         if record in ("student", "staff") and self.sheet.key:
@@ -211,7 +162,7 @@ class SheetReader:
     def _keyed(self, number: int, cells: Cells) -> Iterable[SourceRecord]:
         # Rows of one person come together (a report's cross product or stacked rows).
         key = self.value(Column(self.sheet.key or ""), cells)
-        seen = self._key_seen = self._key_seen if self._key_seen is not None else set()
+        seen = self._key_seen
         done: Iterable[SourceRecord] = ()
         if self._open is not None:
             first, rows = self._open
@@ -255,7 +206,7 @@ class SheetReader:
         else:
             record = SourceStudent(
                 mis_id=mis_id,
-                **{name: f(name, first) for name in _STUDENT_TEXT},
+                **{name: f(name, first) for name in STUDENT_TEXT},
                 addresses=tuple(contacts.get("addresses", ())),
                 telephones=tuple(contacts.get("telephones", ())),
                 emails=tuple(contacts.get("emails", ())),
@@ -442,24 +393,3 @@ class SheetReader:
                     )
                 )
         return self._counted(out)
-
-
-_STUDENT_TEXT = (
-    "admission_number",
-    "upn",
-    "legal_forename",
-    "legal_surname",
-    "preferred_forename",
-    "preferred_surname",
-    "gender",
-    "date_of_birth",
-    "ethnicity",
-    "eal",
-    "fsm",
-    "pupil_premium",
-    "service_child",
-    "year_group",
-    "admission_date",
-    "leaving_date",
-    "directory_username",
-)

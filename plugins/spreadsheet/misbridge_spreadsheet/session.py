@@ -211,6 +211,9 @@ class SpreadsheetSession:
             return
         try:
             absent = [n for n in sheet.column_names() if table.position(n) is None]
+        except SourceFormatError as exc:  # a header that repeats
+            yield f"a readable {sheet.file!r}: {exc.message}"
+            return
         finally:
             table.close()
         if absent:

@@ -99,6 +99,13 @@ class SpreadsheetSimulator:
         self.school = school
         self.mapping_name = mapping
         self.mapping: SheetMapping = load_mapping(mapping)
+        files = [s.sheet or s.file for s in self.mapping.sheets]
+        if len(set(files)) != len(files):
+            # A report read twice (SIMS's classes: pupils, then teachers) is one cross
+            # product in a real export; this simulator writes one table per file.
+            raise ValueError(
+                f"the simulator cannot write the {mapping!r} layout: it reads a file twice"
+            )
         self.format = format
         if password is _NO_PASSWORD:
             password = None if format == "csv" else secrets.token_urlsafe(12)

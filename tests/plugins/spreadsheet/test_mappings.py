@@ -219,3 +219,10 @@ def test_a_wrong_mapping_is_refused_naming_the_key(text: str, problem: str) -> N
     with pytest.raises(ConfigurationError, match=r"mapping 'test\.toml'") as refused:
         parse_mapping(text, "test.toml")
     assert problem in str(refused.value)
+
+
+def test_the_simulator_refuses_a_layout_it_cannot_write_faithfully() -> None:
+    from misbridge_spreadsheet.simulator import SpreadsheetSimulator
+
+    with pytest.raises(ValueError, match="reads a file twice"):
+        SpreadsheetSimulator(sample_school(students=14, staff=2), mapping="sims")
