@@ -28,7 +28,7 @@ GOAL = 50_000
 
 def _school(students: int) -> SourceSchool:
     try:
-        from misbridge.testing.school import sample_school
+        from misbridge.sample import sample_school
     except ImportError:  # the testing kit is optional at bench time
         raise SystemExit("misbridge.testing.school.sample_school is needed") from None
     return sample_school(seed=1, students=students, staff=max(24, students // 15))

@@ -9,11 +9,17 @@
    with the report's size beyond one record set's entities (the merger keeps the IDs it
    has finished, a few bytes each).
 3. The same through the whole pipeline (normalise + validate, ``collect=False``).
-4. End to end through the stand-in as a real subprocess with the shared harness: ours
+4. The same report set written in windows-1252 (transcoded to UTF-8 as it streams)
+   against UTF-8 (checked, passed through).
+5. Hostile reports of ``--hostile-mb`` (300 MB by default, the sizes issue 18 measured):
+   distinct column tags, one huge value, one huge tag name, and a file over the 512 MiB
+   cap: time, bytes read and resident-set growth until the refusal.
+6. End to end through the stand-in as a real subprocess with the shared harness: ours
    (two reports at once, datasets concurrently) against the way SIMS scripts work (one
    report after another), with 40 ms and with 2 s of start-up per CommandReporter run.
 
     python bench/bench_sims.py [--students 2000] [--staff 150] [--scale 4] [--json]
+                               [--hostile-mb 300] [--no-hostile] [--no-end-to-end]
 """
 
 from __future__ import annotations
@@ -34,23 +40,84 @@ from typing import Any
 import psutil
 
 from misbridge.model import Dataset
-from misbridge.testing.school import sample_school
+from misbridge.sample import sample_school
 from misbridge_sims.render import report_rows, write_report
 from misbridge_sims.reports import REPORTS
 
 ALL = [Dataset.YEARS, Dataset.STAFF, Dataset.STUDENTS, Dataset.GROUPS, Dataset.EXAM_RESULTS]
 
 
-def render_set(folder: Path, students: int, staff: int) -> dict[str, int]:
+def render_set(folder: Path, students: int, staff: int, encoding: str = "utf-8") -> dict[str, int]:
     school = sample_school(students=students, staff=staff)
     folder.mkdir(parents=True, exist_ok=True)
     sizes: dict[str, int] = {}
+    options = {} if encoding == "utf-8" else {"encoding": encoding}
     for report in REPORTS:
         path = folder / f"{report.name()}.xml"
         with path.open("wb") as out:
-            write_report(out, report_rows(report, school))
+            write_report(out, report_rows(report, school), **options)
         sizes[report.name()] = path.stat().st_size
     return sizes
+
+
+MB = 1024 * 1024
+
+
+def _hostile_parts(case: str, size: int) -> Any:
+    if case == "distinct column tags":
+        yield b"<SuperStarReport><Record><Person_x0020_ID>1</Person_x0020_ID>"
+        written = n = 0
+        while written < size:
+            part = b"".join(b"<C%d>x</C%d>" % (i, i) for i in range(n, n + 5000))
+            n, written = n + 5000, written + len(part)
+            yield part
+        yield b"</Record></SuperStarReport>"
+        return
+    opening, closing = {
+        "one huge value": (
+            b"<SuperStarReport><Record><Person_x0020_ID>1</Person_x0020_ID><Adno>",
+            b"</Adno></Record></SuperStarReport>",
+        ),
+        "one huge tag name": (
+            b"<SuperStarReport><Record><Adno",
+            b">1</Adno></Record></SuperStarReport>",
+        ),
+    }[case]
+    yield opening
+    for _ in range(size // MB):
+        yield b"7" * MB if case == "one huge value" else b"o" * MB
+    yield closing
+
+
+def write_hostile(folder: Path, case: str, size: int) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "misbridge Students.xml"
+    with path.open("wb") as out:
+        if case == "over the 512 MiB cap":
+            out.truncate(600 * MB)  # sparse
+        else:
+            for part in _hostile_parts(case, size):
+                out.write(part)
+    return path.stat().st_size
+
+
+def _own_reads() -> int:
+    total = 0
+    for task in Path("/proc/self/task").iterdir():
+        for line in (task / "io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                total += int(line.split()[1])
+    return total
+
+
+async def _hostile(folder: str) -> dict[str, Any]:
+    from misbridge.errors import SourceFormatError
+
+    try:
+        counts = await _parse(folder, ("students",))
+    except SourceFormatError as exc:
+        return {"refused": exc.message.split(": ", 1)[-1][:70]}
+    return {"refused": "", **counts}
 
 
 async def _parse(folder: str, only: tuple[str, ...] | None = None) -> dict[str, int]:
@@ -67,9 +134,10 @@ async def _parse(folder: str, only: tuple[str, ...] | None = None) -> dict[str, 
         if only is not None and report.key not in only:
             continue
         stats = ReportStats(report.name())
+        mapped = report.dataset is not Dataset.PHOTOS  # photos.py maps those
         async for entity in session.entities(report, stats):
             counts["largest_entity_rows"] = max(counts["largest_entity_rows"], entity.rows)
-            for _ in map_entity(report.key, entity, stats.report):
+            for _ in map_entity(report.key, entity, stats.report) if mapped else ():
                 counts["source_records"] += 1
         counts["xml_records"] += stats.records
         counts["entities"] += stats.entities
@@ -110,8 +178,57 @@ class _RssSampler:
         self._thread.join()
 
 
+def hostile_child(folder: str) -> None:
+    asyncio.run(_parse(str(Path(folder).parent / "warm"), ("students",)))  # warm imports
+    gc.collect()
+    rss_before = psutil.Process().memory_info().rss
+    read_before = _own_reads()
+    with _RssSampler() as rss:
+        wall, cpu = time.perf_counter(), time.process_time()
+        figures = asyncio.run(_hostile(folder))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    figures |= {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "read_mb": (_own_reads() - read_before) / 1e6,
+        "rss_growth_mb": max(rss.peak - rss_before, 0) / 1e6,
+    }
+    print(json.dumps(figures))
+
+
+def hostile(size_mb: int) -> list[dict[str, Any]]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-sims-hostile-") as tmp:
+        render_set(Path(tmp) / "warm", 20, 3)
+        for case in (
+            "distinct column tags",
+            "one huge value",
+            "one huge tag name",
+            "over the 512 MiB cap",
+        ):
+            folder = Path(tmp) / case.replace(" ", "-")
+            size = write_hostile(folder, case, size_mb * MB)
+            got = measure("hostile", folder)
+            rows.append(
+                {
+                    "case": case,
+                    "file_mb": round(size / 1e6),
+                    "refused": got["refused"] or "(read to the end)",
+                    "wall_s": round(got["wall_s"], 3),
+                    "read_mb": round(got["read_mb"], 2),
+                    "rss_growth_mb": round(got["rss_growth_mb"], 1),
+                }
+            )
+            for leftover in folder.iterdir():
+                leftover.unlink()
+    return rows
+
+
 def child(mode: str, folder: str) -> None:
     """One measurement in a fresh process, printed as JSON."""
+    if mode == "hostile":
+        hostile_child(folder)
+        return
     run = _pipeline if mode == "pipeline" else _parse
     only = ("students",) if mode == "traced-students" else None
     traced = mode.startswith("traced")
@@ -169,6 +286,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-end-to-end", action="store_true")
+    parser.add_argument("--hostile-mb", type=int, default=300)
+    parser.add_argument("--no-hostile", action="store_true")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "FOLDER"))
     args = parser.parse_args()
     if args.child:
@@ -205,17 +324,24 @@ def main() -> None:
                     "pipeline_rss_growth_mb": round(piped["rss_growth_mb"], 1),
                 }
             )
+        folder = Path(tmp) / "cp1252"
+        render_set(folder, args.students, args.staff, encoding="cp1252")
+        legacy = measure("parse", folder)
+        rows[0]["parse_cp1252_s"] = round(legacy["wall_s"], 2)
+        rows[0]["parse_cp1252_vs_utf8"] = round(legacy["wall_s"] / rows[0]["parse_s"], 2)
     report: dict[str, Any] = {"parse": rows}
+    if not args.no_hostile:
+        report["hostile"] = hostile(args.hostile_mb)
     if not args.no_end_to_end:
         report["end_to_end"] = [
             end_to_end(args.students, args.staff, latency) for latency in (0.04, 2.0)
         ]
     if args.json:
-        print(json.dumps(report["parse"], indent=2))
+        print(json.dumps({k: v for k, v in report.items() if k != "end_to_end"}, indent=2))
         return
     print("SIMS report set: parse through the plugin's real code (from_xml)")
     for key in rows[0]:
-        print(f"  {key:>30}: " + "  ".join(f"{row[key]:>12}" for row in rows))
+        print(f"  {key:>30}: " + "  ".join(f"{row.get(key, ''):>12}" for row in rows))
     one, big = rows[0], rows[-1]
     ratio = big["traced_peak_mb"] / one["traced_peak_mb"]
     print(
@@ -224,6 +350,15 @@ def main() -> None:
         f"group or house with its members) grew {big['largest_entity_rows']} / "
         f"{one['largest_entity_rows']} rows"
     )
+    if report.get("hostile"):
+        print()
+        print("Hostile reports (from_xml, the plugin's real reading code; fresh process each)")
+        for row in report["hostile"]:
+            print(
+                f"  {row['case']:>22}: {row['file_mb']:>5} MB file, refused after "
+                f"{row['wall_s']:.3f} s, {row['read_mb']:.2f} MB read, "
+                f"+{row['rss_growth_mb']:.1f} MB resident: {row['refused']}"
+            )
     for e2e in report.get("end_to_end", []):
         from harness import print_report
 

@@ -38,8 +38,8 @@ from misbridge.errors import Severity
 from misbridge.model import Dataset, Student
 from misbridge.normalise import Normaliser
 from misbridge.result import DatasetOutcome, ExtractResult, OutcomeStatus
+from misbridge.sample import sample_school
 from misbridge.store import Store, open_store
-from misbridge.testing.school import sample_school
 
 TODAY = date(2026, 10, 1)
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

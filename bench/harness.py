@@ -262,7 +262,7 @@ def run_case(case: BenchCase) -> BenchReport:
     """Run ours and the baseline against one simulator on loopback; see the module doc."""
     from misbridge.logs import configure_logging
     from misbridge.plugins import get_plugin_manager
-    from misbridge.testing.school import sample_school
+    from misbridge.sample import sample_school
 
     # A benchmark is an application: it may configure logging, and per-request debug
     # lines printed to the terminal would be measured as the plugin's cost.

@@ -3,6 +3,15 @@
 The public API::
 
     import misbridge
+    # the whole job for one school: extract, sync into the store, reports, error hooks
+    run = misbridge.run("wonde", settings={...}, store="sqlite:///misbridge.db", out=...)
+    run.status, run.exit_code, run.sync, run.errors, run.files
+
+    # or a school of misbridge.toml
+    config = misbridge.load_config(Path("misbridge.toml"))
+    misbridge.run(config.school("oakfield"))
+
+    # the extract step alone, records in memory
     result = misbridge.extract("wonde", settings={...}, credentials={...})
     result.outcomes, result.errors, result.of(misbridge.Dataset.STUDENTS)
 
@@ -12,6 +21,9 @@ model), ``misbridge.source`` (what plugins emit), ``misbridge.store``, ``misbrid
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from misbridge._version import __version__
 from misbridge.errors import (
@@ -23,6 +35,7 @@ from misbridge.errors import (
     PluginError,
     RateLimitedError,
     RecordError,
+    RunLocked,
     SourceError,
     SourceFormatError,
     SourceUnavailableError,
@@ -32,13 +45,22 @@ from misbridge.errors import (
 )
 from misbridge.hookspecs import hookimpl
 from misbridge.hooktypes import ExtractContext, MisInfo, PermissionCheck, Secret
+from misbridge.logs import quiet as _quiet
 from misbridge.model import Dataset
 from misbridge.pipeline import extract, extract_async
 from misbridge.plugins import get_plugin_manager
 from misbridge.result import DatasetOutcome, ExtractResult, OutcomeStatus
 
+_quiet()
+
+if TYPE_CHECKING:
+    from misbridge.jobs.config import Config, SchoolConfig, load_config
+    from misbridge.jobs.result import RunResult
+    from misbridge.jobs.run import run, run_async
+
 __all__ = [
     "AuthenticationError",
+    "Config",
     "ConfigurationError",
     "Dataset",
     "DatasetOutcome",
@@ -53,6 +75,9 @@ __all__ = [
     "PluginError",
     "RateLimitedError",
     "RecordError",
+    "RunLocked",
+    "RunResult",
+    "SchoolConfig",
     "Secret",
     "SourceError",
     "SourceFormatError",
@@ -65,4 +90,26 @@ __all__ = [
     "extract_async",
     "get_plugin_manager",
     "hookimpl",
+    "load_config",
+    "run",
+    "run_async",
 ]
+
+# The job (the store, its SQLAlchemy) is imported when first used.
+_LAZY = {
+    "Config": "misbridge.jobs.config",
+    "SchoolConfig": "misbridge.jobs.config",
+    "load_config": "misbridge.jobs.config",
+    "RunResult": "misbridge.jobs.result",
+    "run": "misbridge.jobs.run",
+    "run_async": "misbridge.jobs.run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'misbridge' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,250 +1,185 @@
 """Building blocks for MIS command-line drivers, so every MIS behaves alike.
 
 :func:`mis_command_group` gives a plugin its ``misbridge <mis>`` group with the
-standard ``check`` and ``extract`` commands; the plugin may add more commands to it.
+standard ``check``, ``extract`` and ``simulate`` commands; the plugin may add more. The
+``extract`` command is a thin shell over :func:`misbridge.run`, the one sequence every
+caller uses.
 
-Exit codes (documented in docs/cli.md): 0 every dataset complete; 1 the run failed
-(authentication, configuration, MIS unreachable); 3 partial success (some dataset
-failed or stopped part-way; the others completed and were written); 4 the store's
-safety guard refused the plan.
+Exit codes (docs/cli.md): 0 every dataset read; 1 the run failed (authentication,
+configuration, MIS or store unreachable); 3 partial success (some dataset failed or
+stopped part-way; the others were used); 4 the store's safety guard refused the plan;
+5 another run of the same school held the lock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from attrs import define, field
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from misbridge.errors import ConfigurationError, GuardRefused, MisbridgeError, RecordError
+from misbridge.credentials import resolve_credentials
+from misbridge.errors import ConfigurationError, MisbridgeError, RunLocked
 from misbridge.hooktypes import MisInfo, Secret
 from misbridge.model import Dataset
-from misbridge.plugins import Plugins, get_plugin_manager
-from misbridge.result import ExtractResult, OutcomeStatus
+from misbridge.printable import clean
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from misbridge.plugins import Plugins
 
 __all__ = [
+    "EXIT_FAILED",
+    "EXIT_GUARD",
+    "EXIT_LOCKED",
+    "EXIT_PARTIAL",
     "CliState",
+    "IsoMoment",
+    "clean",
     "fail",
     "mis_command_group",
     "resolve_credentials",
-    "run_extract_command",
+    "state",
 ]
 
 EXIT_FAILED = 1
 EXIT_PARTIAL = 3
 EXIT_GUARD = 4
+EXIT_LOCKED = 5
 
 
 @define
 class CliState:
-    """What every command finds in ``ctx.obj``."""
+    """What every command finds in ``ctx.obj``: the console and the (lazy) plugins."""
 
-    console: Console
-    plugins: Plugins = field(factory=get_plugin_manager)
+    registry: Callable[[], Plugins] | None = None
+    log_json: bool = False
+    _console: Console | None = field(default=None, alias="console")
+    _plugins: Plugins | None = field(default=None, alias="plugins")
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console()
+        return self._console
+
+    @property
+    def plugins(self) -> Plugins:
+        if self._plugins is None:
+            if self.registry is not None:
+                self._plugins = self.registry()
+            else:
+                from misbridge.plugins import get_plugin_manager
+
+                self._plugins = get_plugin_manager()
+        return self._plugins
 
 
 def state(ctx: click.Context) -> CliState:
     obj = ctx.find_object(CliState)
     if obj is None:  # a command used outside the misbridge CLI
-        obj = CliState(console=Console(stderr=True))
+        obj = CliState()
         ctx.obj = obj
     return obj
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     """Print ``message`` as the command's error and exit with ``code``."""
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {clean(message)}", err=True)
     raise SystemExit(code)
 
 
-def resolve_credentials(
-    info: MisInfo, school: str | None, env: Mapping[str, str] | None = None
-) -> dict[str, Secret]:
-    """Credentials from the vault, else the environment, else a hidden prompt."""
-    env = os.environ if env is None else env
-    found: dict[str, Secret] = {}
-    from misbridge.vault import unseal_credentials
+class IsoMoment(click.ParamType[datetime]):
+    """A moment with its time zone: ``2026-11-01T00:00Z``, ``2026-11-01T00:00+01:00``."""
 
-    found.update(unseal_credentials(info.name, school) or {})
-    for wanted in info.credentials:
-        if wanted.name in found:
-            continue
-        value = env.get(wanted.env)
-        if value:
-            found[wanted.name] = Secret(value)
-        elif sys.stdin.isatty():
-            found[wanted.name] = Secret(click.prompt(wanted.prompt, hide_input=True))
-        elif wanted.required:
-            raise ConfigurationError(
-                f"{info.name}: no {wanted.name} found; store it with "
-                f"'misbridge credentials set {info.name}', or set {wanted.env}"
+    name = "moment"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"{text!r} is not a date and time: write it as 2026-11-01T00:00Z (UTC) or "
+                "2026-11-01T00:00+01:00",
+                param,
+                ctx,
             )
-    return found
+        if moment.tzinfo is None:
+            self.fail(
+                f"{text!r} has no time zone, so it could mean two moments: add Z for UTC "
+                f"({text}Z) or the offset ({text}+01:00 in summer time)",
+                param,
+                ctx,
+            )
+        return moment
 
 
 def _setting_options(info: MisInfo) -> list[click.Option]:
-    return [
-        click.Option(
-            [f"--{s.name.replace('_', '-')}", s.name],
-            default=s.default,
-            envvar=s.env,
-            show_default=s.default is not None,
-            required=s.required and s.default is None and s.env is None,
-            help=s.help,
-        )
-        for s in info.settings
-    ]
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description:>12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=not console.is_terminal,
-    )
-
-
-def run_extract_command(
-    ctx: click.Context,
-    info: MisInfo,
-    settings: Mapping[str, str],
-    credentials: Mapping[str, Secret],
-    *,
-    out: Path | None,
-    datasets: tuple[Dataset, ...] | None,
-    since: datetime | None,
-    profile: str,
-    store_url: str | None,
-    dry_run: bool,
-    approve: str | None,
-    transport: Any = None,
-) -> ExtractResult:
-    """Run an extract with progress, write its folder, report, and sync if asked."""
-    from misbridge.output import JsonlSink, write_extract_files
-    from misbridge.pipeline import extract_async
-    from misbridge.report import console_summary
-
-    cli = state(ctx)
-    console = cli.console
-    sink = JsonlSink(out) if out else None
-    tasks: dict[Dataset, Any] = {}
-    with _progress(console) as progress:
-
-        def on_record(dataset: Dataset, count: int) -> None:
-            if dataset not in tasks:
-                tasks[dataset] = progress.add_task(dataset.value, total=None)
-            progress.update(tasks[dataset], completed=count)
-
-        def on_total(dataset: Dataset, total: int) -> None:
-            if dataset not in tasks:
-                tasks[dataset] = progress.add_task(dataset.value, total=total)
-            progress.update(tasks[dataset], total=total)
-
-        try:
-            result = asyncio.run(
-                extract_async(
-                    info.name,
-                    settings=settings,
-                    credentials=credentials,
-                    datasets=datasets,
-                    since=since,
-                    profile=profile,
-                    transport=transport,
-                    sink=sink,
-                    collect=store_url is not None,
-                    on_record=on_record,
-                    on_total=on_total,
-                    pm=cli.plugins,
-                )
+    options = []
+    for s in info.settings:
+        kind: Any = click.STRING
+        if s.choices:
+            kind = click.Choice(s.choices, case_sensitive=False)
+        options.append(
+            click.Option(
+                [f"--{s.name.replace('_', '-')}", s.name],
+                default=None,
+                envvar=s.env,
+                show_default=s.default,
+                required=False,
+                type=kind,
+                help=s.help,
             )
-        finally:
-            if sink is not None:
-                sink.close()
-    refused: GuardRefused | None = None
-    if store_url is not None:
-        try:
-            result.errors.extend(_sync(console, store_url, result, dry_run, approve))
-        except GuardRefused as exc:
-            refused = exc
-    # Every error of the run, on-site and processing, goes to the data manager's reports.
-    summary = result.summary()
-    console_summary(result.errors, summary, console)
-    if out is not None:
-        write_extract_files(result, out)
-        console.print(f"Wrote the extract, errors and reports to {out}")
-    cli.plugins.pm.hook.report_errors(errors=result.errors, summary=summary)
-    if refused is not None:
-        fail(str(refused), EXIT_GUARD)
-    return result
+        )
+    return options
 
 
-def _sync(
-    console: Console, url: str, result: ExtractResult, dry_run: bool, approve: str | None
-) -> list[RecordError]:
-    """Plan and apply into the store; the processing errors of the records it rejected."""
-    from misbridge.store import open_store
-
-    store = open_store(url)
-    try:
-        report = store.sync(result, dry_run=dry_run, approve=approve)
-    finally:
-        store.close()
-    report.render(console)
-    return list(report.errors)
+def _settings_of(info: MisInfo, kwargs: dict[str, Any]) -> dict[str, str]:
+    names = [s.name for s in info.settings]
+    return {n: str(kwargs.pop(n)) for n in names if kwargs.get(n) is not None}
 
 
-def exit_code(result: ExtractResult) -> int:
-    if result.ok:
-        return 0
-    if any(o.status is OutcomeStatus.COMPLETE for o in result.outcomes.values()):
-        return EXIT_PARTIAL
-    return EXIT_FAILED
+def _require_settings(info: MisInfo, settings: Mapping[str, str]) -> None:
+    for s in info.settings:
+        if s.required and s.default is None and not settings.get(s.name):
+            hint = f" or set {s.env}" if s.env else ""
+            raise ConfigurationError(
+                f"{info.name}: the setting {s.name!r} is required; pass "
+                f"--{s.name.replace('_', '-')}{hint}, or name it in misbridge.toml",
+                setting=s.name,
+            )
 
 
 def mis_command_group(info: MisInfo) -> click.Group:
-    """``misbridge <mis>`` with ``check`` and ``extract``; add plugin commands to it."""
-    setting_names = [s.name for s in info.settings]
+    """``misbridge <mis>`` with ``check``, ``extract`` and ``simulate``."""
 
     @click.group(name=info.name, help=f"Work with {info.title}.")
     def group() -> None:
         pass
 
-    def settings_of(kwargs: dict[str, Any]) -> dict[str, str]:
-        return {n: str(kwargs.pop(n)) for n in setting_names if kwargs.get(n) is not None}
-
     @click.pass_context
     def check(ctx: click.Context, /, school: str | None, **kwargs: Any) -> None:
         cli = state(ctx)
-        settings = settings_of(kwargs)
+        settings = _settings_of(info, kwargs)
         try:
-            creds = resolve_credentials(info, school)
-            checks = asyncio.run(_check(cli.plugins, info.name, settings, creds))
+            _require_settings(info, settings)
+            creds = resolve_credentials(info, school or info.school_key(settings))
+            checks = asyncio.run(_check(cli.plugins, info, settings, creds))
         except MisbridgeError as exc:
             fail(str(exc))
-        table = Table(title=f"{info.title}: permissions")
-        for column in ("dataset", "ok", "missing", "notes"):
-            table.add_column(column)
-        for c in checks:
-            table.add_row(
-                c.dataset.value,
-                "[green]yes[/]" if c.ok else "[red]no[/]",
-                "\n".join(c.missing),
-                "\n".join(c.notes),
-            )
-        cli.console.print(table)
+        from misbridge.cli.render import render_checks
+
+        render_checks(cli, info, checks)
         if not all(c.ok for c in checks):
             raise SystemExit(EXIT_PARTIAL)
 
@@ -263,35 +198,65 @@ def mis_command_group(info: MisInfo) -> click.Group:
         store: str | None,
         dry_run: bool,
         approve: str | None,
+        release_held: bool,
         **kwargs: Any,
     ) -> None:
-        settings = settings_of(kwargs)
+        from misbridge.cli.render import run_with_progress
+
+        cli = state(ctx)
+        settings = _settings_of(info, kwargs)
         opt_in = (Dataset.PHOTOS, Dataset.EXAM_RESULTS, Dataset.ASSESSMENTS)
         chosen = [Dataset(d) for d in dataset] or [d for d in info.datasets if d not in opt_in]
         chosen += [Dataset.PHOTOS] if photos else []
         chosen += [Dataset.EXAM_RESULTS] if exam_results else []
         chosen += [Dataset.ASSESSMENTS] if assessments else []
         try:
-            creds = resolve_credentials(info, school)
-            result = run_extract_command(
-                ctx,
-                info,
-                settings,
-                creds,
-                out=out,
+            _require_settings(info, settings)
+            from misbridge.jobs.config import SchoolConfig
+
+            name = school or info.school_key(settings)
+            config = SchoolConfig(
+                name=name,
+                mis=info.name,
+                settings=settings,
                 datasets=tuple(dict.fromkeys(chosen)),
-                since=since,
+                store=store,
+                out=out,
                 profile=profile,
-                store_url=store,
+            )
+            creds = resolve_credentials(info, name)
+            result = run_with_progress(
+                cli,
+                config,
+                credentials=creds,
+                since=since,
                 dry_run=dry_run,
                 approve=approve,
+                release_held=release_held,
             )
+        except RunLocked as exc:
+            fail(str(exc), EXIT_LOCKED)
         except MisbridgeError as exc:
             fail(str(exc))
-        raise SystemExit(exit_code(result))
+        raise SystemExit(result.exit_code)
+
+    @click.command("simulate")
+    @click.option("--port", type=click.IntRange(0, 65535), default=0, help="0: any free port.")
+    @click.option("--students", type=click.IntRange(1, 20000), default=150, show_default=True)
+    @click.option("--staff", type=click.IntRange(1, 2000), default=24, show_default=True)
+    @click.option("--seed", default=0, show_default=True, help="Another seed, another school.")
+    @click.option("--seconds", default=0.0, help="Stop after this long (0: until Ctrl-C).")
+    def simulate(port: int, students: int, staff: int, seed: int, seconds: float) -> None:
+        """Serve a simulated school (no real data) on this machine, to try check/extract."""
+        from misbridge.cli.simulate import serve_simulator
+
+        serve_simulator(info, port=port, students=students, staff=staff, seed=seed, seconds=seconds)
 
     school_option = click.Option(
-        ["--school"], default=None, help="School id the stored credentials belong to."
+        ["--school"],
+        default=None,
+        help="The school's key (its checkpoints and stored credentials); default: the "
+        "school setting's value.",
     )
     group.add_command(
         click.Command(
@@ -307,7 +272,11 @@ def mis_command_group(info: MisInfo) -> click.Group:
             callback=extract,
             params=[
                 school_option,
-                click.Option(["--out"], type=click.Path(path_type=Path), help="Output folder."),
+                click.Option(
+                    ["--out"],
+                    type=click.Path(path_type=Path),
+                    help="Folder for the extract and its reports (errors.csv, report.html).",
+                ),
                 click.Option(
                     ["--dataset"],
                     multiple=True,
@@ -320,7 +289,9 @@ def mis_command_group(info: MisInfo) -> click.Group:
                     ["--assessments"], is_flag=True, help="Also extract assessment marksheets."
                 ),
                 click.Option(
-                    ["--since"], type=click.DateTime(), help="Only changes since (incremental)."
+                    ["--since"],
+                    type=IsoMoment(),
+                    help="Only changes since this moment, with its time zone (2026-11-01T00:00Z).",
                 ),
                 click.Option(
                     ["--profile"],
@@ -331,27 +302,37 @@ def mis_command_group(info: MisInfo) -> click.Group:
                 ),
                 click.Option(["--store"], envvar="MISBRIDGE_STORE", help="Sync into this store."),
                 click.Option(["--dry-run"], is_flag=True, help="With --store: plan only."),
-                click.Option(["--approve"], help="With --store: approve this refused plan hash."),
+                click.Option(["--approve"], help="With --store: apply this refused plan (hash)."),
+                click.Option(
+                    ["--release-held"],
+                    is_flag=True,
+                    help="With --store: also disable records absent from an unverified read.",
+                ),
                 *_setting_options(info),
             ],
             help=f"Extract from {info.title}, validate, report, and optionally sync.",
         )
     )
+    if info.simulator is not None:
+        group.add_command(simulate)
     return group
 
 
 async def _check(
-    plugins: Plugins, mis: str, settings: Mapping[str, str], credentials: Mapping[str, Secret]
+    plugins: Plugins,
+    info: MisInfo,
+    settings: Mapping[str, str],
+    credentials: Mapping[str, Secret],
 ) -> list[Any]:
-    from misbridge.hooktypes import ExtractContext
+    from misbridge.pipeline import prepare_context
 
-    hooks = plugins.for_mis(mis)
-    context = ExtractContext(mis=mis, settings=dict(settings), credentials=dict(credentials))
+    hooks = plugins.for_mis(info.name)
+    context = prepare_context(info, settings=settings, credentials=credentials)
     session = await hooks.authenticate(context)
     try:
         pending = hooks.check_permissions(session, context)
         if pending is None:
-            raise ConfigurationError(f"{mis} has no permission pre-flight")
+            raise ConfigurationError(f"{info.name} has no permission pre-flight")
         return list(await pending)
     finally:
         await session.aclose()

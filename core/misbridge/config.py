@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["home"]
+__all__ = ["DEFAULT_STORE_URL", "home"]
+
+#: The embedded default sync store: ``misbridge.db`` in the current folder.
+DEFAULT_STORE_URL = "sqlite:///misbridge.db"
 
 
 def home() -> Path:

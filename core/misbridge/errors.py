@@ -13,8 +13,9 @@ Our exception hierarchy::
     │   │   └── RateLimitedError        the MIS throttled us longer than we may wait
     │   └── SourceFormatError           the MIS answered with something we cannot read
     ├── ValidationFailed                a whole record set was rejected (``.errors``)
-    └── StoreError                      the target store refused an operation
-        └── GuardRefused                a sync plan broke a safety guard and was not applied
+    ├── StoreError                      the target store refused an operation
+    │   └── GuardRefused                a sync plan broke a safety guard and was not applied
+    └── RunLocked                       another run of the same school is under way
 
 Messages never carry a secret (password, token, key) nor a pupil's personal data
 beyond the identifiers needed to find the record; ``context`` holds structured facts
@@ -41,6 +42,7 @@ __all__ = [
     "PluginError",
     "RateLimitedError",
     "RecordError",
+    "RunLocked",
     "Severity",
     "SourceError",
     "SourceFormatError",
@@ -122,6 +124,14 @@ class StoreError(MisbridgeError):
 
 class GuardRefused(StoreError):
     """A sync plan broke a safety guard; nothing was applied."""
+
+
+class RunLocked(MisbridgeError):
+    """Another run of the same school holds its lock; ``holder`` says who and since when."""
+
+    def __init__(self, message: str, holder: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.holder: dict[str, Any] = dict(holder or {})
 
 
 class Stage(enum.StrEnum):

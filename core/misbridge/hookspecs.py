@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from misbridge.source import (
         SourceAcademicYear,
         SourceAssessment,
+        SourceDeletion,
         SourceExamResult,
         SourceGroup,
         SourceMembership,
@@ -91,7 +92,7 @@ def check_permissions(
 @hookspec(firstresult=True)
 def extract_years(
     session: MisSession, context: ExtractContext
-) -> AsyncIterator[SourceAcademicYear | SourceYearGroup] | None:
+) -> AsyncIterator[SourceAcademicYear | SourceYearGroup | SourceDeletion] | None:
     """Yield the school's academic years and year groups.
 
     Called once per extract of the ``years`` dataset, concurrently with the other
@@ -101,13 +102,21 @@ def extract_years(
         and :class:`~misbridge.source.SourceYearGroup` records, raw as the MIS gives them.
     :raises misbridge.SourceError: the dataset could not be read; the core marks the
         dataset failed and the other datasets still complete.
+
+    Every extract hook also reports on ``context.read(dataset)`` what proves the read
+    whole (a vendor total it matched, or one closed document), whether it read only
+    changes (a delta, since ``context.checkpoint(dataset)`` or ``context.since``), and
+    the checkpoint the next read may start from (:mod:`misbridge.reads`). A read with no
+    such report is ``unverified``: nothing absent from it is disabled. In a delta, yield
+    a :class:`~misbridge.source.SourceDeletion` for each record the vendor names as
+    deleted: those are the only records a delta disables.
     """
 
 
 @hookspec(firstresult=True)
 def extract_staff(
     session: MisSession, context: ExtractContext
-) -> AsyncIterator[SourceStaff] | None:
+) -> AsyncIterator[SourceStaff | SourceDeletion] | None:
     """Yield the school's staff as :class:`~misbridge.source.SourceStaff` records.
 
     Same calling rules as :func:`extract_years`. Emails are all of them, with their type
@@ -118,7 +127,7 @@ def extract_staff(
 @hookspec(firstresult=True)
 def extract_students(
     session: MisSession, context: ExtractContext
-) -> AsyncIterator[SourceStudent] | None:
+) -> AsyncIterator[SourceStudent | SourceDeletion] | None:
     """Yield the school's students as :class:`~misbridge.source.SourceStudent` records.
 
     Same calling rules as :func:`extract_years`. Include leavers the MIS still returns
@@ -131,7 +140,7 @@ def extract_students(
 @hookspec(firstresult=True)
 def extract_groups(
     session: MisSession, context: ExtractContext
-) -> AsyncIterator[SourceGroup | SourceMembership] | None:
+) -> AsyncIterator[SourceGroup | SourceMembership | SourceDeletion] | None:
     """Yield classes, registration groups and houses, and every membership.
 
     Same calling rules as :func:`extract_years`. Memberships carry student and staff

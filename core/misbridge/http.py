@@ -134,6 +134,22 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
+def _connect_problem(exc: BaseException) -> str | None:
+    """ "the host name is unknown" or "the connection was refused", if that is why."""
+    import socket
+
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, socket.gaierror):
+            return "the host name is unknown (DNS)"
+        if isinstance(seen, ConnectionRefusedError):
+            return "the connection was refused (nothing listens there)"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class _Retryable(Exception):
     """A failure worth another attempt; ``wait`` overrides the backoff when set."""
 
@@ -351,6 +367,27 @@ class MisHttpClient:
                     SourceUnavailableError(
                         f"{self.mis}: {method} {path} took longer than "
                         f"{self.policy.request_deadline:g}s and was abandoned",
+                        mis=self.mis,
+                        path=path,
+                    )
+                ) from None
+            except httpx.ConnectError as exc:
+                problem = _connect_problem(exc)
+                if problem is not None:
+                    # A host that does not exist or refuses the connection will not
+                    # change its mind in the next minutes: say so now, not after retries.
+                    raise SourceUnavailableError(
+                        f"{self.mis}: cannot connect to {target.host}"
+                        f"{f':{target.port}' if target.port else ''}: {problem}; check the "
+                        "base URL (the MIS's address), this machine's network and its "
+                        "firewall or proxy",
+                        mis=self.mis,
+                        host=target.host,
+                    ) from None
+                raise _Retryable(
+                    SourceUnavailableError(
+                        f"{self.mis}: {method} {path} on {target.host} failed: could not "
+                        "connect; check the network",
                         mis=self.mis,
                         path=path,
                     )

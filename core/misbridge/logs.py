@@ -19,7 +19,11 @@ import structlog
 
 from misbridge.hooktypes import Secret
 
-__all__ = ["REDACTED", "configure_logging", "processors", "redact"]
+__all__ = ["LIBRARY_LOGGER", "REDACTED", "configure_logging", "processors", "quiet", "redact"]
+
+#: The standard-library logger misbridge's events go to until an application configures
+#: structlog itself: silent by default, as a library's logs should be.
+LIBRARY_LOGGER = "misbridge"
 
 REDACTED = "***"
 
@@ -104,10 +108,42 @@ def processors(json_output: bool) -> list[Any]:
     return chain
 
 
+def quiet() -> None:
+    """Make misbridge's logging silent until the application configures it.
+
+    Called when ``misbridge`` is imported. If structlog is not configured yet, its events
+    go (redacted) to the standard library's ``misbridge`` logger, which has a
+    ``NullHandler``: nothing is printed unless the application configures ``logging``
+    (``logging.basicConfig(level=logging.INFO)`` shows them) or structlog (its own
+    configuration then applies; add :func:`redact` to it). An application's later
+    ``structlog.configure`` always wins."""
+    target = logging.getLogger(LIBRARY_LOGGER)
+    if not any(isinstance(h, logging.NullHandler) for h in target.handlers):
+        target.addHandler(logging.NullHandler())
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            redact,
+            structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True),
+        ],
+        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=lambda *args: logging.getLogger(LIBRARY_LOGGER),
+        cache_logger_on_first_use=False,
+    )
+
+
 def configure_logging(
     *, json_output: bool = False, level: int = logging.INFO, stream: TextIO | None = None
 ) -> None:
     """Configure structlog for an application. Libraries must never call this."""
+    import stamina
+
+    # Our HTTP client logs each retry itself ("http.retry", with the host and reason);
+    # stamina's own events would repeat them as raw lines.
+    stamina.instrumentation.set_on_retry_hooks([])
     structlog.configure(
         processors=processors(json_output),
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,17 +62,25 @@ def _private_open(path: Path) -> IO[str]:
     return os.fdopen(fd, "w", encoding="utf-8")
 
 
-def write_extract_files(result: ExtractResult, folder: Path) -> list[Path]:
+def write_extract_files(
+    result: ExtractResult,
+    folder: Path,
+    *,
+    errors: Sequence[RecordError] | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> list[Path]:
     """Write ``summary.json`` and, through :func:`misbridge.report.write_reports`, the
-    error files (records were streamed by the sink)."""
+    error files (records were streamed by the sink). ``errors`` and ``summary`` default
+    to the extract's own; a run passes its own, with the store's processing errors."""
     from misbridge.report import write_reports
 
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    summary = result.summary()
+    summary = dict(summary if summary is not None else result.summary())
+    errors = list(errors if errors is not None else result.errors)
     summary_path = folder / "summary.json"
     with _private_open(summary_path) as handle:
         json.dump(summary, handle, indent=2)
-    return [summary_path, *write_reports(result.errors, summary, folder)]
+    return [summary_path, *write_reports(errors, summary, folder)]
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:

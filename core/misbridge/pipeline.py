@@ -157,6 +157,9 @@ class _Run:
                 error=type(exc).__name__,
             )
         report = context.read(dataset)
+        self.result.errors.extend(report.problems)
+        if report.notes:
+            message = "; ".join([*([message] if message else []), *report.notes])
         deletions = len(self.result.deletions.get(dataset, ()))
         self.result.outcomes[dataset] = DatasetOutcome(
             dataset,

@@ -41,13 +41,10 @@ log = structlog.get_logger()
 ENTRY_POINT_GROUP = "misbridge"
 ALLOW_ENV = "MISBRIDGE_LOAD_PLUGINS"
 
-#: Core features shipped as plugins of our own hooks, registered by module name.
-DEFAULT_PLUGINS: tuple[str, ...] = (
-    "misbridge.report.webhook",
-    "misbridge.export.commands",
-    "misbridge.store.commands",
-    "misbridge.vault.commands",
-)
+#: Core features shipped as plugins of our own hooks, registered by module name. (The
+#: core's own commands are plugins too, registered when the command line is built:
+#: :data:`misbridge.cli.COMMAND_PLUGINS`, so that a library caller never imports them.)
+DEFAULT_PLUGINS: tuple[str, ...] = ("misbridge.report.webhook",)
 
 EXTRACT_HOOKS: dict[Dataset, str] = {
     Dataset.YEARS: "extract_years",

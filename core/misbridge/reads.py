@@ -16,7 +16,12 @@ so, while a dataset streams, it reports on :meth:`ExtractContext.read(dataset)
   ``--since``): it never disables anyone, except records the vendor names as deleted;
 - :meth:`DatasetRead.advance`: the checkpoint the *next* read may start from. The core
   keeps it only when this dataset was read to its end, and, with a store, only when the
-  sync that used it was applied.
+  sync that used it was applied;
+- :meth:`DatasetRead.problem` and :meth:`DatasetRead.note`: a record the plugin had to
+  leave out or could not place (a :class:`~misbridge.errors.RecordError` that reaches
+  the reports like the normaliser's own), and a fact the data manager should see in
+  the dataset's outcome (so many exam results of an excluded type, photos withheld for
+  want of consent).
 
 :func:`settle` turns a report into the dataset's outcome status.
 """
@@ -29,7 +34,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from misbridge.errors import ConfigurationError
+from misbridge.errors import ConfigurationError, RecordError
 from misbridge.model import Dataset
 
 __all__ = ["Checkpoint", "DatasetRead", "ListCount", "aware_utc", "settle"]
@@ -93,6 +98,8 @@ class DatasetRead:
     is_delta: bool = False
     next_checkpoint: Checkpoint | None = None
     deletions: int = 0
+    problems: list[RecordError] = field(factory=list)
+    notes: list[str] = field(factory=list)
 
     def counted(self, what: str, *, read: int, expected: int) -> None:
         """``what`` (say "students") was read: ``read`` records of the ``expected``."""
@@ -109,6 +116,14 @@ class DatasetRead:
     def delta(self) -> None:
         """This read holds only changes: absence from it means nothing."""
         self.is_delta = True
+
+    def problem(self, error: RecordError) -> None:
+        """A record this read left out or could not place: reported with the others."""
+        self.problems.append(error)
+
+    def note(self, text: str) -> None:
+        """A fact about this read for the dataset's outcome (no personal data)."""
+        self.notes.append(text)
 
     def advance(self, at: datetime, mark: Any = None) -> None:
         """The checkpoint the next incremental read may start from."""

@@ -166,13 +166,15 @@ def asgi_transport(app: ASGIApp) -> httpx.AsyncBaseTransport:
 
 
 @contextlib.contextmanager
-def serve_loopback(app: ASGIApp, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve ``app`` on a free loopback port in a background thread; yields its base URL."""
+def serve_loopback(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``app`` on a loopback port (a free one unless ``port`` is given) in a
+    background thread; yields its base URL."""
     import uvicorn
 
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port = probe.getsockname()[1]
+    if not port:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
     )

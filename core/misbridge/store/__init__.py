@@ -16,20 +16,26 @@ Leavers are disabled, never deleted; re-applying the same extract changes nothin
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from misbridge.config import DEFAULT_STORE_URL as DEFAULT_URL
 from misbridge.errors import GuardRefused, StoreError
-from misbridge.store.engine import DEFAULT_URL
-from misbridge.store.plan import (
-    Create,
-    DatasetPlan,
-    FieldChange,
-    GuardBreach,
-    Link,
-    Plan,
-    StatusChange,
-    Update,
-)
-from misbridge.store.report import SyncReport
-from misbridge.store.store import Store, open_store
+
+if TYPE_CHECKING:
+    from misbridge.store.guard import GuardPolicy
+    from misbridge.store.plan import (
+        Create,
+        DatasetPlan,
+        FieldChange,
+        GuardBreach,
+        Link,
+        Plan,
+        StatusChange,
+        Update,
+    )
+    from misbridge.store.report import SyncReport
+    from misbridge.store.store import Store, open_store
 
 __all__ = [
     "DEFAULT_URL",
@@ -37,6 +43,7 @@ __all__ = [
     "DatasetPlan",
     "FieldChange",
     "GuardBreach",
+    "GuardPolicy",
     "GuardRefused",
     "Link",
     "Plan",
@@ -47,3 +54,29 @@ __all__ = [
     "Update",
     "open_store",
 ]
+
+# The store pulls in SQLAlchemy and Alembic: imported when first used, so that a command
+# or a library call that never opens a store never pays for them.
+_LAZY = {
+    "GuardPolicy": "misbridge.store.guard",
+    "Create": "misbridge.store.plan",
+    "DatasetPlan": "misbridge.store.plan",
+    "FieldChange": "misbridge.store.plan",
+    "GuardBreach": "misbridge.store.plan",
+    "Link": "misbridge.store.plan",
+    "Plan": "misbridge.store.plan",
+    "StatusChange": "misbridge.store.plan",
+    "Update": "misbridge.store.plan",
+    "SyncReport": "misbridge.store.report",
+    "Store": "misbridge.store.store",
+    "open_store": "misbridge.store.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'misbridge.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -12,17 +12,19 @@ children's personal data.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from misbridge.config import DEFAULT_STORE_URL
 from misbridge.errors import ConfigurationError, StoreError
 
-__all__ = ["DEFAULT_URL", "create_store_engine", "redacted", "write_options"]
+__all__ = ["DEFAULT_URL", "create_store_engine", "driver_reason", "redacted", "write_options"]
 
-DEFAULT_URL = "sqlite:///misbridge.db"
+DEFAULT_URL = DEFAULT_STORE_URL
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -32,6 +34,21 @@ def redacted(url: str | URL) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # a URL we cannot even parse may hold anything: show nothing of it
         return "<unreadable store URL>"
+
+
+def driver_reason(exc: BaseException, url: str | URL) -> str:
+    """What the database driver said (no such database, role, refused port), on one
+    line and without the URL's password: enough for the operator to act on."""
+    cause = getattr(exc, "orig", None) or exc
+    text = " ".join(str(cause).split())
+    try:
+        password = make_url(url).password
+    except Exception:
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    text = re.sub(r"(?i)(password\s*=\s*)\S+", r"\1***", text)
+    return f"{type(cause).__name__}: {text[:300]}" if text else type(cause).__name__
 
 
 def write_options(conn: sa.Connection) -> sa.Connection:
@@ -54,8 +71,12 @@ def create_store_engine(url: str) -> sa.Engine:
         if parsed.get_driver_name() != "psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    from misbridge.settings import suggest
+
     raise ConfigurationError(
         f"{redacted(url)}: misbridge stores live in SQLite or PostgreSQL, not {backend}"
+        f"{suggest(backend, ['sqlite', 'postgresql'])} (sqlite:///path/to/misbridge.db or "
+        "postgresql+psycopg://user@host:5432/database)"
     )
 
 
@@ -78,7 +99,13 @@ def _create_private_file(path: Path) -> None:
             "create it first or choose another path"
         )
     # Owner-only from the first byte; SQLite gives its journal files the same mode.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the store {path}: {exc.strerror or type(exc).__name__}; choose "
+            "a folder this user may write to"
+        ) from None
     os.close(fd)
 
 

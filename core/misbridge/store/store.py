@@ -26,7 +26,13 @@ from misbridge.store.applier import (
     save_checkpoints,
     save_plan,
 )
-from misbridge.store.engine import DEFAULT_URL, create_store_engine, redacted, write_options
+from misbridge.store.engine import (
+    DEFAULT_URL,
+    create_store_engine,
+    driver_reason,
+    redacted,
+    write_options,
+)
 from misbridge.store.guard import GuardPolicy, check_share
 from misbridge.store.kinds import KINDS
 from misbridge.store.migrate import current_revision, upgrade
@@ -81,8 +87,9 @@ def open_store(url: str | None = None) -> Store:
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(
-            f"cannot open the store {redacted(url)}: {type(exc).__name__}; "
-            "check that the database is reachable and the URL is right"
+            f"cannot open the store {redacted(url)}: {driver_reason(exc, url)}; "
+            "check that the database server is running and reachable, and that the "
+            "database and user in the URL exist"
         ) from exc
     return Store(engine)
 

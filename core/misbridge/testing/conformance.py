@@ -76,7 +76,10 @@ class ConformanceSuite:
     """Base class of a plugin's conformance tests (see the module docstring)."""
 
     mis: ClassVar[str]
-    unsupported: ClassVar[frozenset[str]] = frozenset()
+    #: What the vendor cannot carry; by default what the plugin declares for these
+    #: settings (``MisInfo.coverage``), so a plugin that forgets to declare a field it
+    #: lacks fails the round trip.
+    unsupported: ClassVar[frozenset[str] | None] = None
     #: Extra keyword arguments for the plugin's simulator factory.
     simulator_options: ClassVar[dict[str, Any]] = {}
     #: Extra settings for every extract (e.g. a mode switch).
@@ -124,7 +127,8 @@ class ConformanceSuite:
             simulator.close()
         datasets = self.datasets()
         expected = expected_result(self.mis, school, datasets)
-        dropped = {spec for spec in self.unsupported if "." not in spec}
+        unsupported = self.lacking()
+        dropped = {spec for spec in unsupported if "." not in spec}
         problems: list[str] = []
         for dataset in datasets:
             outcome = actual.outcomes[dataset]
@@ -139,8 +143,8 @@ class ConformanceSuite:
             want = self._comparable(expected.of(dataset), dropped)
             got = self._comparable(actual.of(dataset), dropped)
             problems += [f"{dataset.value}: {line}" for line in diff_records(want, got)]
-        want_errors = _error_keys(expected.errors, self.unsupported)
-        got_errors = _error_keys(actual.errors, self.unsupported)
+        want_errors = _error_keys(expected.errors, unsupported)
+        got_errors = _error_keys(actual.errors, unsupported)
         missing = [f"error not reported: {key}" for key in sorted(want_errors - got_errors)]
         extra = [f"unexpected error: {key}" for key in sorted(got_errors - want_errors)]
         if problems or missing or extra:
@@ -153,10 +157,16 @@ class ConformanceSuite:
             ]
             raise AssertionError("\n".join(report))
 
+    def lacking(self) -> frozenset[str]:
+        """What this plugin (in this suite's mode) does not carry."""
+        if self.unsupported is not None:
+            return self.unsupported
+        info = self.plugin_manager().info(self.mis)
+        return info.lacking(self.extra_settings)
+
     def _comparable(self, records: list[ModelRecord], dropped: set[str]) -> list[ModelRecord]:
-        return [
-            blank_fields(r, self.unsupported) for r in records if type(r).__name__ not in dropped
-        ]
+        unsupported = self.lacking()
+        return [blank_fields(r, unsupported) for r in records if type(r).__name__ not in dropped]
 
     # -- the tests ---------------------------------------------------------------------------
     def test_round_trip_sample_school(self) -> None:

@@ -160,7 +160,7 @@ _TABLE: tuple[ErrorCode, ...] = (
         "The gender is not one of the configured genders; it was left out, not guessed.",
         "Use one of the configured genders in the MIS, or add it to the configured genders.",
         "The gender in {mis} for {label} is not one of the configured genders: it was left "
-        "out; correct it in {mis} or add it to the genders setting",
+        "out; correct it in {mis} or add it to the genders of [normalise] in misbridge.toml",
         _W,
     ),
     ErrorCode(

@@ -18,6 +18,7 @@ from misbridge.http import HttpPolicy
 from misbridge.model import Dataset
 from misbridge.source import (
     SourceAcademicYear,
+    SourceDeletion,
     SourceExamResult,
     SourceGroup,
     SourceMembership,
@@ -44,6 +45,7 @@ INFO = MisInfo(
     datasets=tuple(d for d in Dataset if d is not Dataset.ASSESSMENTS),
     simulator=simulator,
     docs_url="docs/plugins/arbor.md",
+    school_setting="subdomain",
 )
 
 
@@ -99,13 +101,17 @@ def extract_years(
 
 
 @hookimpl
-def extract_staff(session: MisSession, context: ExtractContext) -> AsyncIterator[SourceStaff]:
-    return extract.staff(_session(session), context.since)
+def extract_staff(
+    session: MisSession, context: ExtractContext
+) -> AsyncIterator[SourceStaff | SourceDeletion]:
+    return extract.staff(_session(session), context)
 
 
 @hookimpl
-def extract_students(session: MisSession, context: ExtractContext) -> AsyncIterator[SourceStudent]:
-    return extract.students(_session(session), datetime.now(UTC).date(), context.since)
+def extract_students(
+    session: MisSession, context: ExtractContext
+) -> AsyncIterator[SourceStudent | SourceDeletion]:
+    return extract.students(_session(session), datetime.now(UTC).date(), context)
 
 
 @hookimpl

@@ -46,6 +46,13 @@ SETTINGS = (
         "official SDK does)",
         default="graphql",
     ),
+    SettingField(
+        "incremental",
+        "auto: read students and staff from the change log since the last applied read; "
+        "off: full reads unless --since is given",
+        default="off",
+        choices=("auto", "off"),
+    ),
     SettingField("page_size", "GraphQL rows per page (Arbor's maximum is not published)", "500"),
     SettingField("rest_page_size", "REST listing rows per page", "100"),
     SettingField("rest_first_page", "the number of the first REST page (not published)", "1"),
@@ -139,6 +146,7 @@ class ArborConfig:
     exam_series_path: str
     include_former_staff: bool = False
     staff_current_from: str = "contracts"
+    incremental: bool = False
 
     @classmethod
     def from_context(cls, context: ExtractContext) -> ArborConfig:
@@ -192,6 +200,7 @@ class ArborConfig:
             base_url=base.rstrip("/"),
             application_id=app,
             read_mode=mode,
+            incremental=(context.setting("incremental", "off") or "off").strip().lower() == "auto",
             page_size=_int(context, "page_size", 1),
             rest_page_size=_int(context, "rest_page_size", 1),
             rest_first_page=_int(context, "rest_first_page", 0),

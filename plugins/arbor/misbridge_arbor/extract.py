@@ -19,6 +19,7 @@ from misbridge.hooktypes import ExtractContext, PermissionCheck
 from misbridge.model import Dataset, Role
 from misbridge.source import (
     SourceAcademicYear,
+    SourceDeletion,
     SourceExamResult,
     SourceGroup,
     SourceMembership,
@@ -117,29 +118,67 @@ async def years(session: ArborSession) -> AsyncIterator[SourceAcademicYear | Sou
 
 
 async def _people(
-    session: ArborSession, entity: str, spec: Spec, since: datetime | None
+    session: ArborSession,
+    entity: str,
+    spec: Spec,
+    context: ExtractContext | None,
+    dataset: Dataset,
+    deleted: set[str],
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Rows of students or staff: only those changed since ``since`` when the change
-    log can tell (see :mod:`misbridge_arbor.changes`), else all of them."""
+    """Rows of students or staff: only those changed since the dataset's checkpoint when
+    asked for (``--since``, or ``incremental=auto``) and the change log can tell (see
+    :mod:`misbridge_arbor.changes`), else all of them. ``deleted`` receives the ids the
+    change log names as deleted."""
     client = session.client
-    base = client.config.base_url
     started = datetime.now(UTC)
     spec = with_revisions(spec)
-    mark = changes.read_mark(base, entity, since) if since is not None else None
-    if since is not None and mark is None:
-        log.info("arbor.full_read", entity=entity, reason="no earlier read to start from")
+    report = context.read(dataset) if context is not None else None
+    mark = _start_from(context, dataset, client.config.incremental)
     if mark is not None and client.config.read_mode == "graphql":
-        ids, latest = await changes.changed_people(client, entity, mark)
-        if ids is not None:
-            async for page in changes.rows_for(client, entity, spec, ids):
+        found = await changes.changed_people(client, entity, mark)
+        if found.changed is not None:
+            read = 0
+            async for page in changes.rows_for(client, entity, spec, found.changed):
+                read += len(page)
                 yield page
-            changes.write_mark(base, entity, started, latest)
+            deleted.update(found.deleted)
+            if report is not None:
+                report.delta()
+                report.uncounted(f"changed {entity} records", read=read)
+                report.advance(started, {"revision": found.mark})
             return
-    best = 0
+    best = read = 0
     async for page in session.reader.rows(entity, spec):
         best = max([best, *map(changes.high_water, page)])
+        read += len(page)
         yield page
-    changes.write_mark(base, entity, started, best)
+    if report is not None:
+        # Arbor's listings carry no total: a full read is unverified (see misbridge.reads).
+        report.uncounted(entity, read=read)
+        report.advance(started, {"revision": best})
+
+
+def _start_from(context: ExtractContext | None, dataset: Dataset, auto: bool) -> int | None:
+    """The revision an incremental read starts after, or None for a full read."""
+    if context is None or (context.since is None and not auto):
+        return None
+    checkpoint = context.checkpoint(dataset)
+    revision = (
+        checkpoint.mark.get("revision")
+        if checkpoint and isinstance(checkpoint.mark, dict)
+        else None
+    )
+    usable = checkpoint is not None and (context.since is None or checkpoint.at <= context.since)
+    if not usable or not isinstance(revision, int):
+        # No read this one could start from (or only one after --since: changes between
+        # them could be missed): read everything.
+        log.info("arbor.full_read", dataset=dataset.value, reason="no checkpoint to start from")
+        return None
+    return revision
+
+
+def _deletions(record: str, ids: set[str]) -> list[SourceDeletion]:
+    return [SourceDeletion(record, mis_id) for mis_id in sorted(ids)]
 
 
 def _status_source(config: ArborConfig) -> tuple[str, Spec] | None:
@@ -164,13 +203,16 @@ async def former_staff(session: ArborSession, today: date) -> set[str]:
 
 
 async def staff(
-    session: ArborSession, since: datetime | None = None, today: date | None = None
-) -> AsyncIterator[SourceStaff]:
+    session: ArborSession, context: ExtractContext | None = None, today: date | None = None
+) -> AsyncIterator[SourceStaff | SourceDeletion]:
     """Current staff; former staff are left out, like leavers (counted in the log)."""
     former = asyncio.ensure_future(former_staff(session, today or datetime.now(UTC).date()))
     skipped = 0
+    deleted: set[str] = set()
     try:
-        async for page in _people(session, "Staff", mapping.STAFF_SPEC, since):
+        async for page in _people(
+            session, "Staff", mapping.STAFF_SPEC, context, Dataset.STAFF, deleted
+        ):
             left = await former
             for row in page:
                 if str(row["id"]) in left:
@@ -183,15 +225,21 @@ async def staff(
         await asyncio.gather(former, return_exceptions=True)
     if skipped:
         log.info("arbor.former_staff_skipped", count=skipped)
+    for deletion in _deletions("StaffMember", deleted):
+        yield deletion
 
 
 async def students(
-    session: ArborSession, today: date, since: datetime | None = None
-) -> AsyncIterator[SourceStudent]:
+    session: ArborSession, today: date, context: ExtractContext | None = None
+) -> AsyncIterator[SourceStudent | SourceDeletion]:
     config = session.client.config
-    async for page in _people(session, "Student", mapping.student_spec(config), since):
+    deleted: set[str] = set()
+    spec = mapping.student_spec(config)
+    async for page in _people(session, "Student", spec, context, Dataset.STUDENTS, deleted):
         for row in page:
             yield mapping.student(row, config, today)
+    for deletion in _deletions("Student", deleted):
+        yield deletion
 
 
 async def groups(session: ArborSession) -> AsyncIterator[SourceGroup | SourceMembership]:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from misbridge import hookimpl
-from misbridge.hooktypes import ExtractContext, MisInfo, MisSession, PermissionCheck
+from misbridge.hooktypes import ExtractContext, FieldCoverage, MisInfo, MisSession, PermissionCheck
 from misbridge.model import Dataset
 from misbridge_bromcom import extract
 from misbridge_bromcom.config import CREDENTIALS, SETTINGS
@@ -34,6 +34,21 @@ if TYPE_CHECKING:
 
 __all__ = ["INFO"]
 
+#: StudentFlatView has no address or telephone of the pupil (contact1..3 are the parents'),
+#: one studentEmail without its type or Primary/Main flags, and the SEN provision in force
+#: without its dates or earlier provisions; the legacy service's person entities have them.
+FLAT_VIEW_LACKS = frozenset(
+    {
+        "Student.home_address",
+        "Student.home_telephone",
+        "Student.mobile_telephone",
+        "Student.work_email",
+        "Student.email_preference",
+        "Student.sen.dates",
+        "Student.sen.history",
+    }
+)
+
 INFO = MisInfo(
     name="bromcom",
     title="Bromcom",
@@ -43,6 +58,15 @@ INFO = MisInfo(
     datasets=tuple(d for d in Dataset if d is not Dataset.ASSESSMENTS),
     simulator=simulate,
     docs_url="docs/plugins/bromcom.md",
+    coverage=FieldCoverage(
+        # Collections have a name and a description, no separate short code.
+        frozenset({"Group.code"}),
+        when=(
+            ("mode", "partner", FLAT_VIEW_LACKS),
+            ("legacy_contacts", "no", FLAT_VIEW_LACKS),
+        ),
+    ),
+    school_setting="school_id",
 )
 
 

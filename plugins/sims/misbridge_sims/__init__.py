@@ -2,12 +2,15 @@
 
 SIMS has no web API on-premises: this plugin runs CommandReporter.exe (or reads the
 reports it exported) for each dataset's report and parses the ``SuperStarReport`` XML
-as it streams. See ``docs/plugins/sims.md`` for the reports a SIMS administrator imports.
+as it streams from CommandReporter's standard output. Photos come from the photo
+reports' picture column or from a folder of exported photos. See
+``docs/plugins/sims.md`` for the reports a SIMS administrator imports.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from misbridge import hookimpl
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
         SourceExamResult,
         SourceGroup,
         SourceMembership,
+        SourcePhoto,
         SourceStaff,
         SourceStudent,
         SourceYearGroup,
@@ -52,6 +56,7 @@ INFO = MisInfo(
     datasets=tuple(DATASET_REPORTS),
     simulator=simulator,
     docs_url="docs/plugins/sims.md",
+    school_setting="database",
 )
 
 
@@ -83,12 +88,13 @@ def authenticate(context: ExtractContext) -> Awaitable[SimsSession]:
 
 async def _dataset(
     session: SimsSession, context: ExtractContext, dataset: Dataset
-) -> AsyncIterator[SourceRecord]:
+) -> AsyncGenerator[SourceRecord, None]:
     for report in reports_for(dataset):
         read = 0
-        async for record in session.source_records(report):
-            read += 1
-            yield record
+        async with aclosing(session.source_records(report)) as stream:
+            async for record in stream:
+                read += 1
+                yield record
         # One CommandReporter answer per report, parsed to its closing root element after
         # the process exited 0: nothing can have been dropped between pages.
         context.read(dataset).whole_document(session.report_name(report), read=read)
@@ -144,6 +150,26 @@ def extract_groups(
     if not _ours(session):
         return None
     return _dataset(session, context, Dataset.GROUPS)  # type: ignore[return-value]
+
+
+@hookimpl
+def extract_photos(session: object, context: ExtractContext) -> AsyncIterator[SourcePhoto] | None:
+    if not _ours(session):
+        return None
+    return _photos(session, context)
+
+
+async def _photos(session: SimsSession, context: ExtractContext) -> AsyncIterator[SourcePhoto]:
+    from misbridge_sims.photos import photos
+
+    read = 0
+    async with aclosing(photos(session)) as stream:
+        async for photo in stream:
+            read += 1
+            yield photo
+    # The photo reports, each one answer read to its end (or the photo folder, listed
+    # once): nothing can have been dropped between pages.
+    context.read(Dataset.PHOTOS).whole_document("photos", read=read)
 
 
 @hookimpl

@@ -10,9 +10,17 @@ from attrs import frozen
 
 from misbridge.errors import ConfigurationError
 from misbridge.hooktypes import CredentialField, ExtractContext, Secret, SettingField
+from misbridge_sims.encoding import AUTO, DECLARED, check_encoding_name, console_code_page
 from misbridge_sims.xmlstream import DEFAULT_MAX_BYTES
 
-__all__ = ["CREDENTIALS", "SETTINGS", "ReporterConfig", "effective_date_params"]
+__all__ = [
+    "CREDENTIALS",
+    "DEFAULT_MAX_PHOTO_BYTES",
+    "SETTINGS",
+    "PhotoConfig",
+    "ReporterConfig",
+    "effective_date_params",
+]
 
 MIS = "sims"
 
@@ -29,6 +37,38 @@ CREDENTIALS = (
         env="MISBRIDGE_SIMS_PASSWORD",
         required=False,
     ),
+)
+
+#: Photos in SIMS are ID-card pictures of a few dozen kilobytes.
+DEFAULT_MAX_PHOTO_BYTES = 5 * 1024 * 1024
+PHOTO_NAMES = ("admission_number", "person_id")
+PHOTO_CONSENT = ("honour", "ignore")
+
+PHOTO_SETTINGS = (
+    SettingField(
+        "photo_folder",
+        "read photos from this folder of exported pictures (named by admission number or "
+        "person id) instead of the photo column of the photo reports",
+        env="MISBRIDGE_SIMS_PHOTO_FOLDER",
+    ),
+    SettingField(
+        "photo_names",
+        "how the photo folder's files are named: 'admission_number' (pupils; staff by "
+        "staff code) or 'person_id' (SIMS Person ID, pupils and staff)",
+        default="admission_number",
+    ),
+    SettingField(
+        "photo_consent",
+        "'honour': a pupil's photo is taken only with the parental consent named by "
+        "photo_consent_type; 'ignore': the school has consent on other grounds",
+        default="honour",
+    ),
+    SettingField(
+        "photo_consent_type",
+        "the SIMS parental consent that allows a pupil's photo to be used",
+        default="Photograph Student",
+    ),
+    SettingField("max_photo_bytes", "largest photo accepted, in bytes", default=None),
 )
 
 SETTINGS = (
@@ -60,24 +100,48 @@ SETTINGS = (
     SettingField("report_prefix", "prefix of the imported report names", default="misbridge "),
     SettingField(
         "output",
-        "how CommandReporter hands over the XML: 'file' (/OUTPUT: into a private temporary "
-        "folder, deleted after reading) or 'stdout' (streamed from its output)",
-        default="file",
+        "how CommandReporter hands over the XML: 'stdout' (streamed from its standard "
+        "output, as CommandReporter posts it; nothing on disk) or 'file' (/OUTPUT: into a "
+        "private temporary folder, deleted after reading)",
+        default="stdout",
+    ),
+    SettingField(
+        "console_encoding",
+        "stdout mode: the code page CommandReporter's output is in: 'auto' (the declared "
+        "encoding while the bytes bear it out, else this console's code page), 'declared' "
+        "(as a file), or a code page such as cp850, cp1252 or utf-8",
+        default="auto",
     ),
     SettingField("report_timeout", "seconds one report may run", default="900"),
     SettingField("concurrency", "how many reports may run at once", default="2"),
     SettingField("max_report_bytes", "largest report accepted, in bytes", default=None),
+    *PHOTO_SETTINGS,
 )
 
 
 def effective_date_params(value: str) -> str:
-    """The ``/PARAMS:`` XML CommandReporter takes for an effective date (mis-apis.md 4.1)."""
+    """The ``/PARAMS:`` XML CommandReporter takes for an effective date (as in the public
+    CHS.SIMSExchange code)."""
     when = date.today() if value.strip().lower() == "today" else date.fromisoformat(value.strip())
     return (
         "<ReportParameters><Parameter id='EffectiveDate' subreportfilter='FALSE' "
         "bypass='TRUE'><Name>EffectiveDate</Name><Type>Date</Type><Values>"
         f"<Date>{when:%d/%m/%Y} 00:00:00</Date></Values></Parameter></ReportParameters>"
     )
+
+
+def _console_encoding(context: ExtractContext) -> str:
+    raw = (context.setting("console_encoding", AUTO) or AUTO).strip().lower()
+    if raw in (AUTO, DECLARED):
+        return raw
+    try:
+        return check_encoding_name(raw)
+    except LookupError:
+        raise ConfigurationError(
+            f"sims: the setting 'console_encoding' is auto, declared or a code page such as "
+            f"cp850 (got {raw[:30]!r}, which is not a known encoding)",
+            setting="console_encoding",
+        ) from None
 
 
 def _number(
@@ -95,6 +159,39 @@ def _number(
     return value
 
 
+def _choice(context: ExtractContext, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (context.setting(name, default) or default).strip().lower()
+    if value not in allowed:
+        raise ConfigurationError(
+            f"sims: the setting {name!r} is {' or '.join(allowed)} (got {value[:30]!r})",
+            setting=name,
+        )
+    return value
+
+
+@frozen
+class PhotoConfig:
+    """Where photos come from and which may be taken (see docs/plugins/sims.md)."""
+
+    folder: Path | None = None
+    names: str = "admission_number"
+    consent: str = "honour"
+    consent_type: str = "Photograph Student"
+    max_bytes: int = DEFAULT_MAX_PHOTO_BYTES
+
+    @classmethod
+    def from_context(cls, context: ExtractContext) -> PhotoConfig:
+        folder = context.setting("photo_folder")
+        consent_type = " ".join((context.setting("photo_consent_type") or "").split())
+        return cls(
+            folder=Path(folder) if folder else None,
+            names=_choice(context, "photo_names", "admission_number", PHOTO_NAMES),
+            consent=_choice(context, "photo_consent", "honour", PHOTO_CONSENT),
+            consent_type=consent_type or "Photograph Student",
+            max_bytes=int(_number(context, "max_photo_bytes", str(DEFAULT_MAX_PHOTO_BYTES), int)),
+        )
+
+
 @frozen
 class ReporterConfig:
     reporter: Path | None
@@ -110,6 +207,9 @@ class ReporterConfig:
     timeout: float
     concurrency: int
     max_bytes: int
+    console_encoding: str = AUTO
+    console_code_page: str | None = None
+    photos: PhotoConfig = PhotoConfig()
     grace: float = 5.0
 
     @classmethod
@@ -137,7 +237,7 @@ class ReporterConfig:
                 "authentication (--trusted true, no user)",
                 credential="password" if user else "user",
             )
-        output = (context.setting("output", "file") or "file").lower()
+        output = (context.setting("output", "stdout") or "stdout").lower()
         if output not in ("file", "stdout"):
             raise ConfigurationError(
                 "sims: the setting 'output' is file or stdout", setting="output"
@@ -164,6 +264,9 @@ class ReporterConfig:
             timeout=_number(context, "report_timeout", "900", float),
             concurrency=int(_number(context, "concurrency", "2", int)),
             max_bytes=int(_number(context, "max_report_bytes", str(DEFAULT_MAX_BYTES), int)),
+            console_encoding=_console_encoding(context),
+            console_code_page=console_code_page(),
+            photos=PhotoConfig.from_context(context),
         )
 
     def check_reporter(self) -> None:

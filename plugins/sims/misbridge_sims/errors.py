@@ -1,8 +1,8 @@
 """Turn CommandReporter's failures into misbridge's error types.
 
 CommandReporter reports a failure as ``<CommandReporterError>...</CommandReporterError>``
-on its output; the element's inner structure is not documented (mis-apis.md 4.1 marks
-it [Unknown]), so only its text is read, and its exit code may or may not be non-zero.
+on its output; the element's inner structure is not documented (public scripts only show
+the element), so only its text is read, and its exit code may or may not be non-zero.
 The text is classified by what it says: an unknown report, a missing permission, a
 refused login; anything else is a report error. Every message names the report and
 says what to do; the password is scrubbed from anything CommandReporter echoes.
@@ -18,7 +18,7 @@ from misbridge.errors import (
     PermissionDeniedError,
     SourceError,
 )
-from misbridge_sims.reports import PERMISSION_GROUPS, PERMISSION_LINES, THIRD_PARTY_REPORTER
+from misbridge_sims.reports import ALL_PERMISSION_LINES, PERMISSION_GROUPS, THIRD_PARTY_REPORTER
 
 __all__ = [
     "ReportNotFoundError",
@@ -56,7 +56,7 @@ def _squash(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
-_KNOWN = {_squash(p): p for p in (*PERMISSION_GROUPS, *PERMISSION_LINES)}
+_KNOWN = {_squash(p): p for p in (*PERMISSION_GROUPS, *ALL_PERMISSION_LINES)}
 
 
 def permissions_named(text: str) -> tuple[str, ...]:

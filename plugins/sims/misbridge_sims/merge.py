@@ -11,7 +11,9 @@ of an outer join: the entity has none of that kind.
 
 An ID seen again after its entity was finished means the report is not grouped by
 that ID (someone changed its sort order); merging on would split one pupil in two, so
-that is an error naming the report.
+that is an error naming the report. One entity holds at most ``max_subrecords``
+distinct sub-records: a real one has a few dozen (a large house a few thousand
+members), while a hostile report repeating one ID would otherwise grow without bound.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from attrs import define, field
 from misbridge.errors import SourceFormatError
 from misbridge_sims.reports import ReportDef
 
-__all__ = ["Entity", "Merger"]
+__all__ = ["DEFAULT_MAX_SUBRECORDS", "Entity", "Merger"]
 
 SubRecord = tuple[tuple[str, str], ...]
+
+DEFAULT_MAX_SUBRECORDS = 20_000
 
 
 @define
@@ -44,9 +48,13 @@ class Entity:
 class Merger:
     """Push merger for one report: :meth:`push` records, get finished entities."""
 
-    def __init__(self, report: ReportDef, source: str) -> None:
+    def __init__(
+        self, report: ReportDef, source: str, max_subrecords: int = DEFAULT_MAX_SUBRECORDS
+    ) -> None:
         self.report = report
         self.source = source
+        self.max_subrecords = max_subrecords
+        self._held = 0  # distinct sub-records of the current entity
         self.key_caption = report.key_caption
         self._main = report.main.captions()
         self._subsets = [(s.name, s.captions()) for s in report.subsets]
@@ -74,12 +82,21 @@ class Merger:
                 key=key, main={c: record[c] for c in self._main if record.get(c)}
             )
             self._seen_subs = {name: set() for name, _ in self._subsets}
+            self._held = 0
         else:
             self._current.rows += 1
         for name, captions in self._subsets:
             values = tuple((c, record[c]) for c in captions if record.get(c))
             if not values or values in self._seen_subs[name]:
                 continue
+            self._held += 1
+            if self._held > self.max_subrecords:
+                raise SourceFormatError(
+                    f"{self.source}: {self.key_caption} {key!r} has more than "
+                    f"{self.max_subrecords:,} distinct sub-records (record {self.records}); "
+                    "no pupil or group has that many, so the report was refused",
+                    source=self.source,
+                )
             self._seen_subs[name].add(values)
             self._current.subs.setdefault(name, []).append(dict(values))
         return done

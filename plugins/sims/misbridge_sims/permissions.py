@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from contextlib import aclosing
 
 from attrs import define, field
 
@@ -31,7 +32,14 @@ from misbridge.errors import AuthenticationError, PermissionDeniedError, SourceE
 from misbridge.hooktypes import PermissionCheck
 from misbridge.model import Dataset
 from misbridge_sims.errors import ReportNotFoundError, import_hint
-from misbridge_sims.reports import REPORTS, THIRD_PARTY_REPORTER, ReportDef, chain, reports_for
+from misbridge_sims.reports import (
+    PERSON_PHOTO,
+    REPORTS,
+    THIRD_PARTY_REPORTER,
+    ReportDef,
+    chain,
+    reports_for,
+)
 from misbridge_sims.session import INFER_MIN_RECORDS, ReportStats, SimsSession
 
 __all__ = ["ReportProbe", "check", "probe_report"]
@@ -52,10 +60,11 @@ async def probe_report(session: SimsSession, report: ReportDef) -> ReportProbe:
     probe = ReportProbe(report, name)
     stats = ReportStats(name)
     try:
-        async for record in session.records(report, stats):
-            stats.records += 1
-            # Only which columns appear is kept: never a value.
-            stats.columns.update(record)
+        async with aclosing(session.records(report, stats)) as stream:
+            async for record in stream:
+                stats.records += 1
+                # Only which columns appear is kept: never a value.
+                stats.columns.update(record)
     except AuthenticationError:
         raise
     except ReportNotFoundError:
@@ -81,6 +90,14 @@ async def probe_report(session: SimsSession, report: ReportDef) -> ReportProbe:
         probe.missing.append(permission)
         probe.notes.append(
             f"inferred: none of {stats.records} records of '{name}' has {', '.join(captions)}"
+        )
+    pictures = report.binary_captions()
+    in_folder = session.config.photos.folder is not None
+    if pictures and stats.records and not in_folder and not stats.columns.intersection(pictures):
+        probe.notes.append(
+            f"no record of '{name}' has a photo: none may be stored, the SIMS version may "
+            "offer no photo field (then export the photos and set --photo-folder), or "
+            f"SIMS left the column out for lack of '{PERSON_PHOTO}'"
         )
     if stats.records == 0:
         probe.notes.append(f"'{name}' returned no records: nothing to confirm access with")

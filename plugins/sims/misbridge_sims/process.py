@@ -18,16 +18,17 @@ import signal
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from pathlib import Path
 
 import structlog
 
 from misbridge.errors import SourceError, SourceUnavailableError
 from misbridge_sims.config import ReporterConfig
-from misbridge_sims.xmlstream import ERROR_ROOT
+from misbridge_sims.xmlstream import ERROR_ROOT, too_large
 
-__all__ = ["CHUNK", "ProcessRunner"]
+__all__ = ["CHUNK", "ProcessRunner", "read_file"]
 
 log = structlog.get_logger()
 
@@ -54,6 +55,7 @@ class ProcessRunner:
     def __init__(self, config: ReporterConfig) -> None:
         self.config = config
         self._live: set[asyncio.subprocess.Process] = set()
+        self._ending: dict[asyncio.subprocess.Process, asyncio.Future[None]] = {}
         self._tmp: Path | None = None
         self.runs = 0
 
@@ -88,7 +90,7 @@ class ProcessRunner:
             self._tmp = Path(tempfile.mkdtemp(prefix="misbridge-sims-"))
         return self._tmp / f"{key}-{uuid.uuid4().hex}.xml"
 
-    async def run(self, report: str, key: str) -> AsyncIterator[bytes]:
+    async def run(self, report: str, key: str) -> AsyncGenerator[bytes, None]:
         """Run ``report`` and yield its XML in chunks. A ``<CommandReporterError>`` answer
         is yielded like any XML (the parser recognises it); failures with no XML to read
         raise :class:`~misbridge.errors.SourceError` subclasses naming the report."""
@@ -117,8 +119,9 @@ class ProcessRunner:
         helpers = [stderr]
         try:
             if output is None:
-                async for chunk in self._stream_stdout(proc, report, deadline):
-                    yield chunk
+                async with aclosing(self._stream_stdout(proc, report, deadline)) as stream:
+                    async for chunk in stream:
+                        yield chunk
                 rc = await self._wait(proc, report, deadline)
             else:
                 messages = asyncio.ensure_future(_drain(proc.stdout, _STDOUT_CAP))
@@ -126,20 +129,23 @@ class ProcessRunner:
                 rc = await self._wait(proc, report, deadline)
                 said = await messages
                 if ERROR_ROOT.encode() in said:
-                    yield said[said.index(b"<" + ERROR_ROOT.encode()) :]
+                    yield _error_answer(said, self.config.console_code_page)
                 elif rc == 0 and not output.exists():
                     raise SourceError(
                         f"CommandReporter wrote no output file for report '{report}'",
                         report=report,
                     )
                 elif output.exists():
-                    async for chunk in self._read_file(output):
-                        yield chunk
+                    async with aclosing(read_file(output, report, self.config.max_bytes)) as stream:
+                        async for chunk in stream:
+                            yield chunk
             if rc != 0:
                 raise ExitError(rc, (await stderr).decode("utf-8", "replace"))
         finally:
             for helper in helpers:
                 helper.cancel()
+            # Cancelled readers must be gone before end() reads the same pipes.
+            await asyncio.gather(*helpers, return_exceptions=True)
             await asyncio.shield(self.end(proc))
             if output is not None:
                 with contextlib.suppress(OSError):
@@ -154,7 +160,7 @@ class ProcessRunner:
 
     async def _stream_stdout(
         self, proc: asyncio.subprocess.Process, report: str, deadline: float
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         assert proc.stdout is not None
         while True:
             try:
@@ -164,12 +170,6 @@ class ProcessRunner:
             if not chunk:
                 return
             yield chunk
-
-    async def _read_file(self, path: Path) -> AsyncIterator[bytes]:
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
-                await asyncio.sleep(0)  # let the other reports' tasks run
 
     async def _wait(self, proc: asyncio.subprocess.Process, report: str, deadline: float) -> int:
         try:
@@ -189,8 +189,23 @@ class ProcessRunner:
         )
 
     async def end(self, proc: asyncio.subprocess.Process) -> None:
-        """End one process: terminate, then kill after the grace period; then read what
-        is left in its pipes so that their transports close with the process."""
+        """End one process: terminate, then kill after the grace period. Once at a time
+        per process, however many callers (a report's own cleanup, the session's)."""
+        ending = self._ending.get(proc)
+        if ending is None:
+            ending = self._ending[proc] = asyncio.ensure_future(self._end(proc))
+        try:
+            await asyncio.shield(ending)
+        finally:
+            if ending.done():
+                self._ending.pop(proc, None)
+
+    async def _end(self, proc: asyncio.subprocess.Process) -> None:
+        # What is left in its pipes is read (and dropped) meanwhile: asyncio reports the
+        # exit only once the pipes are closed, and an unread pipe stays open, so waiting
+        # for the exit alone sat out the whole grace period after every refused stream.
+        drains = asyncio.gather(_drain(proc.stdout, 0), _drain(proc.stderr, 0))
+        drains.add_done_callback(_retrieve)
         try:
             if proc.returncode is None:
                 _signal(proc, signal.SIGTERM)
@@ -198,14 +213,15 @@ class ProcessRunner:
                     await asyncio.wait_for(proc.wait(), self.config.grace)
                 except TimeoutError:
                     _signal(proc, signal.SIGKILL if _POSIX else signal.SIGTERM)
-                    await proc.wait()
+                    # Bounded too: a process that left its group may still hold a pipe.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(proc.wait(), self.config.grace)
                 log.warning("sims.report.stopped", pid=proc.pid, exit_code=proc.returncode)
             with contextlib.suppress(TimeoutError, OSError, RuntimeError):
-                await asyncio.wait_for(
-                    asyncio.gather(_drain(proc.stdout, 0), _drain(proc.stderr, 0)),
-                    self.config.grace,
-                )
+                await asyncio.wait_for(drains, self.config.grace)
         finally:
+            # No await here: this may run as the coroutine is closed with its loop.
+            drains.cancel()
             self._live.discard(proc)
 
     async def aclose(self) -> None:
@@ -223,6 +239,34 @@ class ProcessRunner:
     @property
     def live(self) -> int:
         return len(self._live)
+
+
+async def read_file(path: Path, report: str, max_bytes: int) -> AsyncGenerator[bytes, None]:
+    """A report file in chunks, refused before a byte is read when it is over the cap
+    (the size is taken from the open file, so it cannot change in between)."""
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size > max_bytes:
+            raise too_large(report, max_bytes)
+        while chunk := handle.read(CHUNK):
+            yield chunk
+            await asyncio.sleep(0)  # let the other reports' tasks run
+
+
+def _error_answer(said: bytes, code_page: str | None) -> bytes:
+    """The ``<CommandReporterError>`` part of what CommandReporter printed, as UTF-8: a
+    console message is in the console's code page, not in any declared encoding."""
+    answer = said[said.index(b"<" + ERROR_ROOT.encode()) :]
+    try:
+        answer.decode("utf-8")
+    except UnicodeDecodeError:
+        answer = answer.decode(code_page or "cp1252", "replace").encode("utf-8")
+    return answer
+
+
+def _retrieve(future: asyncio.Future[tuple[bytes, bytes]]) -> None:
+    # A pipe that failed while being dropped is of no interest; say so to asyncio.
+    if not future.cancelled():
+        future.exception()
 
 
 def _signal(proc: asyncio.subprocess.Process, sig: int) -> None:

@@ -1,7 +1,8 @@
 """Render a school as CommandReporter would: ``SuperStarReport`` XML, per report.
 
 Used by the stand-in (and so by the simulator, the demo and the benchmarks). Written
-from mis-apis.md 4.1: one ``<Record>`` per row, one element per column named by its
+from ESS's CommandReporter guide and the public parsers of its output (the sources are
+listed in docs/plugins/sims.md): one ``<Record>`` per row, one element per column named by its
 caption encoded like .NET ``XmlConvert.EncodeName`` (space -> ``_x0020_``), empty
 values left out, several record sets multiplied into their cross product (an empty
 record set contributes one empty side, as an outer join), ``True``/``False`` flags,
@@ -11,6 +12,8 @@ Reporter". How SIMS writes dates in XML is not documented, so it is an option.
 
 from __future__ import annotations
 
+import base64
+import codecs
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -24,7 +27,8 @@ __all__ = ["DATE_FORMATS", "encode_name", "escape", "render_date", "report_rows"
 
 Row = dict[str, Any]
 
-#: "iso": xs:dateTime as .NET serialises DateTime (mis-apis.md 4.1 [Inferred]);
+#: "iso": xs:dateTime as .NET serialises DateTime (inferred from a public C#
+#: XmlSerializer model of the output);
 #: "uk": dd/mm/yyyy; "uk-datetime": dd/mm/yyyy 00:00:00 as in /PARAMS.
 DATE_FORMATS = {"iso": "%Y-%m-%dT%H:%M:%S", "uk": "%d/%m/%Y", "uk-datetime": "%d/%m/%Y %H:%M:%S"}
 
@@ -145,6 +149,8 @@ def report_rows(report: ReportDef, school: SourceSchool, date_format: str = "iso
             yield from _cross(main, [_email_rows(st.emails)])
     elif key == "students":
         yield from _students(school, d)
+    elif key in ("student_photos", "staff_photos"):
+        yield from _photos(key, school)
     elif key in ("classes", "pastoral"):
         yield from _groups(report, school, d)
     elif key == "exam_results":
@@ -163,6 +169,30 @@ def report_rows(report: ReportDef, school: SourceSchool, date_format: str = "iso
             yield from _cross({"Person ID": student}, [results])
     else:
         raise KeyError(key)
+
+
+def _photos(key: str, school: SourceSchool) -> Iterator[Row]:
+    # Binary in XML is base64 as .NET writes it (one line, no breaks).
+    role = Role.STUDENT if key == "student_photos" else Role.STAFF
+    pictures = {
+        p.person_mis_id: base64.b64encode(p.data).decode("ascii")
+        for p in school.photos
+        if p.role is role
+    }
+    if role is Role.STUDENT:
+        for s in school.students:
+            yield {
+                "Person ID": s.mis_id,
+                "Adno": s.admission_number,
+                "Photo": pictures.get(s.mis_id),
+            }
+    else:
+        for st in school.staff:
+            yield {
+                "Person ID": st.mis_id,
+                "Staff Code": st.staff_code,
+                "Photo": pictures.get(st.mis_id),
+            }
 
 
 def _email_rows(emails: Iterable[Any]) -> list[Row]:
@@ -250,12 +280,28 @@ def _groups(report: ReportDef, school: SourceSchool, d: Any) -> Iterator[Row]:
 
 
 def write_report(
-    out: IO[bytes], rows: Iterable[Mapping[str, object]], *, drop: frozenset[str] = frozenset()
+    out: IO[bytes],
+    rows: Iterable[Mapping[str, object]],
+    *,
+    drop: frozenset[str] = frozenset(),
+    encoding: str = "utf-8",
+    declared: str | None = None,
+    bom: bool | None = None,
 ) -> int:
-    """Write ``rows`` as SuperStarReport XML (UTF-8 with a BOM, as .NET writes files);
+    """Write ``rows`` as SuperStarReport XML in ``encoding`` (characters it lacks as
+    character references), declaring ``declared`` (default: ``encoding``), with a byte
+    order mark when ``bom`` (default: for UTF-8 and UTF-16, as .NET writes files);
     columns named in ``drop`` are left out. Returns the number of records."""
     names: dict[str, str] = {}
-    out.write(b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?>\r\n<SuperStarReport>\r\n')
+    codec = codecs.lookup(encoding).name
+    marks = {"utf-8": codecs.BOM_UTF8, "utf-16": codecs.BOM_UTF16_LE}
+    if codec == "utf-16":
+        codec = "utf-16-le"  # the mark says which byte order; written once, below
+        marks[codec] = codecs.BOM_UTF16_LE
+    if bom if bom is not None else codec in marks:
+        out.write(marks.get(codec, b""))
+    head = f'<?xml version="1.0" encoding="{declared or encoding}"?>\r\n<SuperStarReport>\r\n'
+    out.write(head.encode(codec, "xmlcharrefreplace"))
     count = 0
     for row in rows:
         parts = ["  <Record>\r\n"]
@@ -265,7 +311,7 @@ def write_report(
             tag = names.get(caption) or names.setdefault(caption, encode_name(caption))
             parts.append(f"    <{tag}>{escape(str(value))}</{tag}>\r\n")
         parts.append("  </Record>\r\n")
-        out.write("".join(parts).encode("utf-8"))
+        out.write("".join(parts).encode(codec, "xmlcharrefreplace"))
         count += 1
-    out.write(b"</SuperStarReport>\r\n")
+    out.write("</SuperStarReport>\r\n".encode(codec))
     return count

@@ -13,17 +13,18 @@ report with the cross product of its record sets, one ``<Record>`` per combinati
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from attrs import frozen
-
 from misbridge.model import Dataset
+from misbridge_sims.reportdef import Column, RecordSet, ReportDef
 
 __all__ = [
+    "ALL_PERMISSION_LINES",
+    "CONSENT_CAPTION",
     "DATASET_DEPENDS",
     "DATASET_REPORTS",
     "PERMISSION_GROUPS",
     "PERMISSION_LINES",
+    "PERSON_PHOTO",
+    "PHOTO_CAPTION",
     "REPORTS",
     "THIRD_PARTY_REPORTER",
     "Column",
@@ -69,71 +70,28 @@ PERMISSION_LINES: tuple[str, ...] = (
     WELFARE,
 )
 
+#: The permission line the student sync needs to read profile pictures.
+PERSON_PHOTO = "All People -> Person Photo -> View"
 
-@frozen
-class Column:
-    """One report column: its caption (the XML element name once encoded), the
-    source field it fills, and the permission SIMS needs to show it (``None``: only the
-    report's own permissions). ``is_id`` columns are suppressed by SIMS for accounts
-    outside "Third Party Reporter"."""
+#: Every permission line some report needs.
+ALL_PERMISSION_LINES: tuple[str, ...] = (*PERMISSION_LINES, PERSON_PHOTO)
 
-    caption: str
-    field: str
-    permission: str | None = None
-    is_id: bool = False
-    sims_field: str = ""  # what the administrator picks in the report designer
-
-
-@frozen
-class RecordSet:
-    name: str
-    columns: tuple[Column, ...]
-
-    def captions(self) -> tuple[str, ...]:
-        return tuple(c.caption for c in self.columns)
-
-
-@frozen
-class ReportDef:
-    """One report: ``title`` is appended to the configured prefix ("misbridge ")."""
-
-    key: str
-    title: str
-    dataset: Dataset
-    main: RecordSet
-    subsets: tuple[RecordSet, ...] = ()
-    requires: tuple[str, ...] = ()
-    data_area: str = ""
-
-    @property
-    def key_caption(self) -> str:
-        """The main record set's ID column: rows sharing it are one entity."""
-        return self.main.columns[0].caption
-
-    def name(self, prefix: str = "misbridge ") -> str:
-        return f"{prefix}{self.title}"
-
-    def columns(self) -> Iterator[Column]:
-        yield from self.main.columns
-        for subset in self.subsets:
-            yield from subset.columns
-
-    def id_captions(self) -> tuple[str, ...]:
-        return tuple(c.caption for c in self.columns() if c.is_id)
-
-    def permission_columns(self) -> dict[str, tuple[str, ...]]:
-        """Captions by the permission line that governs them."""
-        found: dict[str, list[str]] = {}
-        for column in self.columns():
-            if column.permission:
-                found.setdefault(column.permission, []).append(column.caption)
-        return {p: tuple(c) for p, c in found.items()}
+#: The photo reports' picture column and their parental consent column.
+PHOTO_CAPTION = "Photo"
+CONSENT_CAPTION = "Parental Consent"
 
 
 def _c(
     caption: str, field: str, permission: str | None = None, *, sims: str = "", is_id: bool = False
 ) -> Column:
     return Column(caption, field, permission, is_id, sims or caption)
+
+
+def _photo() -> Column:
+    # Where the SIMS version offers it; left out, photos come from an exported folder.
+    return Column(
+        PHOTO_CAPTION, "data", PERSON_PHOTO, sims_field="Photo", optional=True, binary=True
+    )
 
 
 def _members(role: str, permission: str | None = None, *, sims_role: str = "Student") -> RecordSet:
@@ -325,6 +283,37 @@ REPORTS: tuple[ReportDef, ...] = (
         requires=(THIRD_PARTY_REPORTER, EXAMS_OFFICER, RECORD),
         data_area="Exams",
     ),
+    ReportDef(
+        "student_photos",
+        "Student Photos",
+        Dataset.PHOTOS,
+        RecordSet(
+            "Student",
+            (
+                _c("Person ID", "person_mis_id", is_id=True),
+                _c("Adno", "admission_number", BASIC, sims="Admission Number"),
+                _photo(),
+            ),
+        ),
+        (RecordSet("Consent", (_c(CONSENT_CAPTION, "consent", sims="Parental Consent"),)),),
+        requires=(THIRD_PARTY_REPORTER, SCHOOL_ADMINISTRATOR, BASIC, PERSON_PHOTO),
+        data_area="Student",
+    ),
+    ReportDef(
+        "staff_photos",
+        "Staff Photos",
+        Dataset.PHOTOS,
+        RecordSet(
+            "Staff",
+            (
+                _c("Person ID", "person_mis_id", is_id=True),
+                _c("Staff Code", "staff_code"),
+                _photo(),
+            ),
+        ),
+        requires=(THIRD_PARTY_REPORTER, PERSONNEL_OFFICER, PERSON_PHOTO),
+        data_area="Staff",
+    ),
 )
 
 #: Which reports make each dataset, in the order they run.
@@ -335,19 +324,21 @@ DATASET_REPORTS: dict[Dataset, tuple[ReportDef, ...]] = {
         Dataset.STAFF,
         Dataset.STUDENTS,
         Dataset.GROUPS,
+        Dataset.PHOTOS,
         Dataset.EXAM_RESULTS,
     )
 }
 
 #: The permission chains: a dataset links to another's records, so the account needs
-#: that dataset's permissions too (the sync-rules seed: "the permissions often form a
-#: chain"). Students sit in year groups; memberships link students and staff; results
-#: belong to students.
+#: that dataset's permissions too (the student sync's rules: "the permissions often form
+#: a chain"). Students sit in year groups; memberships link students and staff; results
+#: belong to students; photos belong to students and staff.
 DATASET_DEPENDS: dict[Dataset, tuple[Dataset, ...]] = {
     Dataset.YEARS: (),
     Dataset.STAFF: (),
     Dataset.STUDENTS: (Dataset.YEARS,),
     Dataset.GROUPS: (Dataset.STUDENTS, Dataset.STAFF),
+    Dataset.PHOTOS: (Dataset.STUDENTS, Dataset.STAFF),
     Dataset.EXAM_RESULTS: (Dataset.STUDENTS,),
 }
 

@@ -11,7 +11,8 @@ outside "Third Party Reporter", and whole permission areas left out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -26,12 +27,13 @@ from misbridge.errors import (
 )
 from misbridge.source import SourceRecord
 from misbridge_sims.config import ReporterConfig
+from misbridge_sims.encoding import DECLARED, ReportDecoder
 from misbridge_sims.errors import classify, ids_suppressed, import_hint
 from misbridge_sims.mapping import map_entity
 from misbridge_sims.merge import Entity, Merger
-from misbridge_sims.process import CHUNK, ExitError, ProcessRunner
+from misbridge_sims.process import ExitError, ProcessRunner, read_file
 from misbridge_sims.reports import ReportDef, report_by_key
-from misbridge_sims.xmlstream import ERROR_ROOT, ReportParser
+from misbridge_sims.xmlstream import ERROR_ROOT, FILE_ENCODING_HINT, ReportParser
 
 __all__ = ["INFER_MIN_RECORDS", "REPORT_PROGRESS", "ReportStats", "SimsSession"]
 
@@ -42,6 +44,12 @@ log = structlog.get_logger()
 #: (NOBT and REFU are answers), flags and contact details.
 INFER_MIN_RECORDS = 20
 _KEEP_AT_MOST = 1000
+
+STDOUT_ENCODING_HINT = (
+    "set the 'console_encoding' setting to the code page CommandReporter writes in (run "
+    "chcp on the SIMS server: 'Active code page: 850' means cp850), or use --output file, "
+    "which reads the encoding the file declares"
+)
 
 ReportCallback = Callable[[str, str, int], None]
 
@@ -64,7 +72,7 @@ class ReportStats:
             return {}
         return {
             permission: captions
-            for permission, captions in report.permission_columns().items()
+            for permission, captions in report.permission_columns(inferable=True).items()
             if not self.columns.intersection(captions)
         }
 
@@ -87,9 +95,10 @@ class SimsSession:
         rows: list[dict[str, str]] = []
         stats = ReportStats(self.report_name(report))
         try:
-            async for record in self.records(report, stats):
-                stats.records += 1
-                rows.append(record)
+            async with aclosing(self.records(report, stats)) as stream:
+                async for record in stream:
+                    stats.records += 1
+                    rows.append(record)
         except AuthenticationError:
             raise
         except SourceError:
@@ -109,21 +118,37 @@ class SimsSession:
             path = self.config.from_xml / f"{name}.xml"
             if not path.is_file():
                 raise _missing_file(name, path)
-            with path.open("rb") as handle:
-                while chunk := handle.read(CHUNK):
+            async with aclosing(read_file(path, name, self.config.max_bytes)) as stream:
+                async for chunk in stream:
                     yield chunk
-                    await asyncio.sleep(0)
             return
-        async for chunk in self.runner.run(name, report.key):
-            yield chunk
+        async with aclosing(self.runner.run(name, report.key)) as stream:
+            async for chunk in stream:
+                yield chunk
+
+    def _parser(self, report: ReportDef, name: str) -> ReportParser:
+        c = self.config
+        if c.from_xml is None and c.output == "stdout":
+            decoder = ReportDecoder(
+                name, c.console_encoding, console=c.console_code_page, hint=STDOUT_ENCODING_HINT
+            )
+        else:
+            decoder = ReportDecoder(name, DECLARED, hint=FILE_ENCODING_HINT)
+        # A picture column holds base64 (4 characters per 3 bytes) with line breaks.
+        photo_chars = c.photos.max_bytes * 4 // 3 + c.photos.max_bytes // 32 + 1024
+        caps = dict.fromkeys(report.binary_captions(), photo_chars)
+        return ReportParser(name, max_bytes=c.max_bytes, value_caps=caps, decoder=decoder)
 
     # -- records -----------------------------------------------------------------------------
-    async def records(self, report: ReportDef, stats: ReportStats) -> AsyncIterator[dict[str, str]]:
+    async def records(
+        self, report: ReportDef, stats: ReportStats
+    ) -> AsyncGenerator[dict[str, str], None]:
         """The report's ``<Record>`` rows as dicts keyed by decoded caption."""
         self._progress(stats, "start")
         try:
-            async for record in self._records(report, stats.report):
-                yield record
+            async with aclosing(self._records(report, stats.report)) as stream:
+                async for record in stream:
+                    yield record
         except Exception:
             self._progress(stats, "failed")
             raise
@@ -133,13 +158,13 @@ class SimsSession:
         if self.on_report is not None:
             self.on_report(stats.report, event, stats.records)
 
-    async def _records(self, report: ReportDef, name: str) -> AsyncIterator[dict[str, str]]:
+    async def _records(self, report: ReportDef, name: str) -> AsyncGenerator[dict[str, str], None]:
         kept = self._kept.pop(report.key, None)
         if kept is not None:
             for record in kept:
                 yield record
             return
-        parser = ReportParser(name, max_bytes=self.config.max_bytes)
+        parser = self._parser(report, name)
         async with self._slots:
             chunks = self._chunks(report, name)
             try:
@@ -171,26 +196,27 @@ class SimsSession:
     # -- entities ----------------------------------------------------------------------------
     async def entities(
         self, report: ReportDef, stats: ReportStats | None = None
-    ) -> AsyncIterator[Entity]:
+    ) -> AsyncGenerator[Entity, None]:
         """Merged entities of one report; raises when SIMS withheld IDs or whole areas."""
         stats = stats or ReportStats(self.report_name(report))
         merger = Merger(report, stats.report)
         key = report.key_caption
         ids = report.id_captions()
-        async for record in self.records(report, stats):
-            stats.records += 1
-            stats.columns.update(record)
-            if not record.get(key):
-                if not any(record.get(c) for c in ids):
-                    raise ids_suppressed(stats.report, ids, stats.records)
-                raise SourceFormatError(
-                    f"{stats.report}: record {stats.records} has no '{key}'",
-                    report=stats.report,
-                )
-            done = merger.push(record)
-            if done is not None:
-                stats.entities += 1
-                yield done
+        async with aclosing(self.records(report, stats)) as stream:
+            async for record in stream:
+                stats.records += 1
+                stats.columns.update(record)
+                if not record.get(key):
+                    if not any(record.get(c) for c in ids):
+                        raise ids_suppressed(stats.report, ids, stats.records)
+                    raise SourceFormatError(
+                        f"{stats.report}: record {stats.records} has no '{key}'",
+                        report=stats.report,
+                    )
+                done = merger.push(record)
+                if done is not None:
+                    stats.entities += 1
+                    yield done
         last = merger.close()
         if last is not None:
             stats.entities += 1
@@ -202,11 +228,12 @@ class SimsSession:
             "sims.report.read", report=stats.report, records=stats.records, entities=stats.entities
         )
 
-    async def source_records(self, report: ReportDef) -> AsyncIterator[SourceRecord]:
+    async def source_records(self, report: ReportDef) -> AsyncGenerator[SourceRecord, None]:
         name = self.report_name(report)
-        async for entity in self.entities(report, ReportStats(name)):
-            for record in map_entity(report.key, entity, name):
-                yield record
+        async with aclosing(self.entities(report, ReportStats(name))) as stream:
+            async for entity in stream:
+                for record in map_entity(report.key, entity, name):
+                    yield record
 
 
 def _missing_file(name: str, path: Path) -> SourceError:

@@ -8,7 +8,10 @@ CommandReporter.exe: as a real subprocess, through its real code.
 
 Options beyond the shared ones (``latency``, ``deny``, ``faults``) are
 :class:`~misbridge_sims.standin.Account` fields (``trusted``, ``groups``, ``lines``,
-``reports``, ``denied_style``, ``date_format``, ``error_exit_code``...).
+``reports``, ``denied_style``, ``date_format``, ``error_exit_code``, the encodings,
+``photo_column``, ``consents``...). ``photo_folder="admission_number"`` (or
+``"person_id"``) exports the school's photos to a folder named that way, as a school
+without a Photo field in its report designer does, and points the plugin at it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from misbridge_sims.reports import (
     BASIC,
     CURRICULAR_MANAGER,
     EXAMS_OFFICER,
+    PERSON_PHOTO,
     PERSONNEL_OFFICER,
     REGISTRATION,
     REPORTS,
@@ -55,7 +59,12 @@ DENY_PERMISSION: dict[str, str] = {
     "classes": CURRICULAR_MANAGER,
     "pastoral": REGISTRATION,
     "exam_results": EXAMS_OFFICER,
+    "student_photos": PERSON_PHOTO,
+    "staff_photos": PERSON_PHOTO,
 }
+
+#: Photo file types by their signature, for the exported photo folder.
+_EXTENSIONS = ((b"\xff\xd8\xff", ".jpg"), (b"\x89PNG", ".png"), (b"GIF8", ".gif"))
 
 
 def _fault_json(fault: Fault) -> dict[str, Any]:
@@ -85,6 +94,10 @@ class SimsSimulator:
         self.school = school
         self.password = options.pop("password", None) or secrets.token_urlsafe(12)
         self.folder = Path(tempfile.mkdtemp(prefix="misbridge-sims-sim-"))
+        self.photo_names: str | None = options.pop("photo_folder", None)
+        if self.photo_names is not None:
+            self._export_photos(self.photo_names)
+            options.setdefault("photo_column", False)
         self.state = self.folder / "state"
         self.state.mkdir()
         (self.folder / "school.json").write_text(dumps_school(school), encoding="utf-8")
@@ -109,6 +122,12 @@ class SimsSimulator:
         """How many times the stand-in was run."""
         runs = self.state / "runs"
         return sum(1 for _ in runs.iterdir()) if runs.is_dir() else 0
+
+    def switches(self) -> list[set[str]]:
+        """The switch names (never values) of each run so far, in run order."""
+        runs = self.state / "runs"
+        files = sorted(runs.glob("run.*"), key=lambda p: int(p.suffix[1:])) if runs.is_dir() else []
+        return [set(p.read_text(encoding="utf-8").split()) for p in files]
 
     def configure(self, **changes: Any) -> None:
         """Change the simulated account (e.g. ``groups=[...]``) for the next runs."""
@@ -152,15 +171,42 @@ class SimsSimulator:
         path.chmod(stat.S_IRWXU)
         return path
 
+    @property
+    def photos(self) -> Path:
+        """The exported photo folder (with ``photo_folder``)."""
+        return self.folder / "photos"
+
+    def _export_photos(self, names: str) -> None:
+        # Named like a school's photo export: pupils by admission number (staff by staff
+        # code) or everyone by SIMS Person ID.
+        students = {s.mis_id: s.admission_number for s in self.school.students}
+        staff = {s.mis_id: s.staff_code for s in self.school.staff}
+        self.photos.mkdir()
+        for photo in self.school.photos:
+            person = photo.person_mis_id
+            stem: str | None = person
+            if names == "admission_number":
+                stem = students[person] if person in students else staff.get(person)
+            if not stem:
+                continue
+            ext = next((e for sig, e in _EXTENSIONS if photo.data.startswith(sig)), ".bin")
+            (self.photos / f"{stem}{ext}").write_bytes(photo.data)
+
+    def _settings(self) -> dict[str, str]:
+        settings = {"reporter": str(self.reporter)}
+        if self.photo_names is not None:
+            settings |= {"photo_folder": str(self.photos), "photo_names": self.photo_names}
+        return settings
+
     def source(self, base_url: str | None = None) -> SimulatedSource:
         del base_url  # a program, not a server
         return SimulatedSource(
-            settings={"reporter": str(self.reporter)},
+            settings=self._settings(),
             credentials={"user": USER, "password": self.password},
         )
 
     def trusted_source(self) -> SimulatedSource:
-        return SimulatedSource(settings={"reporter": str(self.reporter)}, credentials={})
+        return SimulatedSource(settings=self._settings(), credentials={})
 
     def wrong_credentials(self) -> Mapping[str, str]:
         return {"user": USER, "password": self.password + "-wrong"}

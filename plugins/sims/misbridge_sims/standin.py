@@ -1,6 +1,6 @@
 """``misbridge-commandreporter``: a stand-in for SIMS's CommandReporter.exe.
 
-It takes CommandReporter's switches (mis-apis.md 4.1) and answers like it for a
+It takes CommandReporter's switches (as public scripts pass them) and answers like it for a
 :class:`~misbridge.source.SourceSchool`: the report's ``SuperStarReport`` XML on stdout
 or in the ``/OUTPUT:`` file, or ``<CommandReporterError>`` on stdout for a refused
 login, an unknown report, a missing permission or a report error. Accounts outside
@@ -15,8 +15,8 @@ Environment:
 - ``MISBRIDGE_STANDIN_RENDERED``: a folder of rows the simulator rendered ahead
   (``<report>.<date format>.json``), so that a run need not load the school.
 
-The wording of the error messages is ours: SIMS's is not documented (mis-apis.md marks
-the inner structure of ``<CommandReporterError>`` [Unknown]).
+The wording of the error messages is ours: SIMS's is not documented (nor is the inner
+structure of ``<CommandReporterError>``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,13 @@ from typing import IO, Any
 from attrs import field, frozen
 
 from misbridge_sims.render import escape, report_rows, write_report
-from misbridge_sims.reports import REPORTS, THIRD_PARTY_REPORTER, ReportDef
+from misbridge_sims.reports import (
+    CONSENT_CAPTION,
+    PHOTO_CAPTION,
+    REPORTS,
+    THIRD_PARTY_REPORTER,
+    ReportDef,
+)
 
 __all__ = ["Account", "main", "parse_switches"]
 
@@ -63,6 +69,19 @@ class Account:
     error_exit_code: int = 1
     latency: float = 0.0
     faults: Sequence[Mapping[str, Any]] = ()
+    # Encodings: the XML's bytes, what its declaration says (None: the same), and the
+    # code page a redirected console re-encodes stdout into (None: written as is).
+    xml_encoding: str = "utf-8"
+    declared_encoding: str | None = None
+    byte_order_mark: bool | None = None
+    console_encoding: str | None = None
+    # Photos: whether this SIMS version's report designer offers a Photo field, and the
+    # parental consents recorded per pupil (Person ID -> consents; others get
+    # ``default_consents``), one row each or, with ``consent_style: list``, in one value.
+    photo_column: bool = True
+    default_consents: Sequence[str] = ("Internet Access", "Photograph Student")
+    consents: Mapping[str, Sequence[str]] = field(factory=dict)
+    consent_style: str = "rows"
 
     @classmethod
     def load(cls, path: str | None) -> Account:
@@ -165,9 +184,9 @@ def _all_groups() -> tuple[str, ...]:
 
 
 def _all_lines() -> tuple[str, ...]:
-    from misbridge_sims.reports import PERMISSION_LINES
+    from misbridge_sims.reports import ALL_PERMISSION_LINES
 
-    return PERMISSION_LINES
+    return ALL_PERMISSION_LINES
 
 
 def _load_school() -> Any:
@@ -176,7 +195,7 @@ def _load_school() -> Any:
         from misbridge.convert import loads_school
 
         return loads_school(Path(path).read_bytes())
-    from misbridge.testing.school import sample_school
+    from misbridge.sample import sample_school
 
     return sample_school()
 
@@ -206,12 +225,13 @@ def run(argv: Sequence[str], stdout: IO[bytes]) -> int:
     account = Account.load(os.environ.get("MISBRIDGE_STANDIN_CONFIG"))
     state_dir = os.environ.get("MISBRIDGE_STANDIN_STATE")
     state = Path(state_dir) if state_dir else None
-    if state is not None:
-        _next_number(state / "runs", "run")
+    run_number = _next_number(state / "runs", "run") if state is not None else 0
     if account.latency:
         time.sleep(account.latency)
     try:
         switches = parse_switches(argv)
+        if state is not None:  # which switches, never their values (the password)
+            (state / "runs" / f"run.{run_number}").write_text(" ".join(sorted(switches)))
         _login(switches, account)
         name = switches.get("REPORT")
         if not name:
@@ -229,12 +249,18 @@ def run(argv: Sequence[str], stdout: IO[bytes]) -> int:
         if fault is not None and fault.get("kind") == "delay":
             time.sleep(float(fault.get("seconds", 0)))
         rows = _rows(report, account.date_format)
+        if report.key == "student_photos":
+            rows = _with_consents(rows, account)
+        if not account.photo_column:
+            drop |= {PHOTO_CAPTION}
         target = switches.get("OUTPUT")
         if target:
             with open(target, "wb") as out:
-                _write(out, rows, drop, fault)
+                _write(out, rows, drop, fault, account)
+        elif account.console_encoding:
+            _write_console(stdout, rows, drop, fault, account)
         else:
-            _write(stdout, rows, drop, fault)
+            _write(stdout, rows, drop, fault, account)
         return 0
     except Refused as refused:
         stdout.write(
@@ -245,21 +271,58 @@ def run(argv: Sequence[str], stdout: IO[bytes]) -> int:
         return account.error_exit_code
 
 
+def _with_consents(rows: Any, account: Account) -> Any:
+    """The consent record set: one row per consent (SIMS's cross product) or one list."""
+    for row in rows:
+        given = account.consents.get(row["Person ID"], account.default_consents)
+        if account.consent_style == "list":
+            yield {**row, CONSENT_CAPTION: ", ".join(given) or None}
+            continue
+        for consent in given or [""]:
+            yield {**row, CONSENT_CAPTION: consent or None}
+
+
 def _write(
-    out: IO[bytes], rows: Any, drop: frozenset[str], fault: Mapping[str, Any] | None
+    out: IO[bytes],
+    rows: Any,
+    drop: frozenset[str],
+    fault: Mapping[str, Any] | None,
+    account: Account,
 ) -> None:
     if fault is not None and fault.get("kind") == "html":
         out.write(b"<!DOCTYPE html><html><body><h1>Service unavailable</h1></body></html>")
         return
+    encodings: dict[str, Any] = {
+        "encoding": account.xml_encoding,
+        "declared": account.declared_encoding,
+        "bom": account.byte_order_mark,
+    }
     if fault is not None and fault.get("kind") == "truncate":
         import io
 
         buffer = io.BytesIO()
-        write_report(buffer, rows, drop=drop)
+        write_report(buffer, rows, drop=drop, **encodings)
         data = buffer.getvalue()
         out.write(data[: len(data) // 2])
         return
-    write_report(out, rows, drop=drop)
+    write_report(out, rows, drop=drop, **encodings)
+
+
+def _write_console(
+    out: IO[bytes],
+    rows: Any,
+    drop: frozenset[str],
+    fault: Mapping[str, Any] | None,
+    account: Account,
+) -> None:
+    """What a Windows console program's redirected output holds: the XML's text in the
+    console's code page (a character it lacks becomes '?'), declaration unchanged."""
+    import io
+
+    buffer = io.BytesIO()
+    _write(buffer, rows, drop, fault, account)
+    text = buffer.getvalue().decode(account.xml_encoding).lstrip("\ufeff")
+    out.write(text.encode(str(account.console_encoding), "replace"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

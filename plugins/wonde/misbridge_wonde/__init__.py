@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from misbridge import hookimpl
 from misbridge.errors import PluginError
-from misbridge.hooktypes import ExtractContext, MisInfo, MisSession, PermissionCheck
+from misbridge.hooktypes import (
+    ExtractContext,
+    FieldCoverage,
+    MisInfo,
+    MisSession,
+    PermissionCheck,
+)
 from misbridge.model import Dataset
 from misbridge_wonde import extract, permissions
 from misbridge_wonde.client import WondeSession, open_session
@@ -35,6 +41,26 @@ INFO = MisInfo(
     datasets=(Dataset.YEARS, Dataset.STAFF, Dataset.STUDENTS, Dataset.GROUPS, Dataset.PHOTOS),
     simulator=simulate,
     docs_url="docs/plugins/wonde.md",
+    coverage=FieldCoverage(
+        frozenset(
+            {
+                # No academic-year endpoint among Wonde's lists.
+                "AcademicYear",
+                # Year groups are groups (name, code, type, description, notes, division).
+                "YearGroup.start",
+                "YearGroup.end",
+                # No per-membership dates on the groups and classes includes.
+                "Membership.start",
+                "Membership.end",
+                # One email per type plus the Primary one; the Main flag is not sent.
+                "Student.email_preference",
+                # extended_details.sen_status: the current code only, no dates or history.
+                "Student.sen.dates",
+                "Student.sen.history",
+            }
+        )
+    ),
+    school_setting="school_id",
 )
 
 

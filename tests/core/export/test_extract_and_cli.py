@@ -167,9 +167,11 @@ def test_cli_explains_an_unreadable_source(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "does not exist" in result.output
 
 
-def test_the_export_commands_are_a_default_plugin() -> None:
+def test_the_export_commands_are_a_command_plugin() -> None:
     plugins = get_plugin_manager(load_entrypoints=False)
-    (row,) = [r for r in plugins.describe() if r["name"] == "misbridge.export.commands"]
+    result = CliRunner().invoke(build_cli(plugins), ["plugins", "--json", "--all"])
+    assert result.exit_code == 0, result.output
+    (row,) = [r for r in json.loads(result.output) if r["name"] == "misbridge.cli.export"]
     assert row["hooks"] == ["register_commands"] and row["error"] is None
 
 

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from misbridge.cli import build_cli
+from misbridge.cli import store as commands
 from misbridge.output import JsonlSink, write_extract_files
 from misbridge.plugins import get_plugin_manager
 from misbridge.result import ExtractResult
-from misbridge.store import commands
 from tests.core.store.factory import school
 
 
@@ -30,8 +30,8 @@ def write_folder(result: ExtractResult, folder: Path) -> Path:
 @pytest.fixture
 def run(store_url: str) -> object:
     plugins = get_plugin_manager(load_entrypoints=False)
-    if not plugins.pm.has_plugin("misbridge.store.commands"):
-        plugins.pm.register(commands, name="misbridge.store.commands")
+    if not plugins.pm.has_plugin("misbridge.cli.store"):
+        plugins.pm.register(commands, name="misbridge.cli.store")
     cli = build_cli(plugins)
 
     def invoke(*args: str, input: str | None = None) -> Result:

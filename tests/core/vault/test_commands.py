@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from misbridge import hookimpl
 from misbridge.cli import build_cli
+from misbridge.cli import vault as vault_commands
 from misbridge.hooktypes import CredentialField, MisInfo
 from misbridge.plugins import get_plugin_manager
 from misbridge.vault import Vault, unseal_credentials
-from misbridge.vault import commands as vault_commands
 
 PASSWORD = "cli-Pw-canary-31"
 
@@ -36,8 +36,8 @@ class FakeSims:
 @pytest.fixture
 def cli() -> click.Group:
     registry = get_plugin_manager(load_entrypoints=False, plugins=[("sims", FakeSims())])
-    if not registry.pm.is_registered(vault_commands):  # until it is a default plugin
-        registry.register(vault_commands, "misbridge.vault.commands")
+    if not registry.pm.is_registered(vault_commands):  # build_cli would do it too
+        registry.register(vault_commands, "misbridge.cli.vault")
     return build_cli(registry)
 
 
@@ -174,7 +174,7 @@ def test_extract_command_uses_the_vault_instead_of_a_prompt(tmp_path: Path) -> N
 
     registry = get_plugin_manager(load_entrypoints=False, plugins=[("toy", ToyPlugin())])
     if not registry.pm.is_registered(vault_commands):
-        registry.register(vault_commands, "misbridge.vault.commands")
+        registry.register(vault_commands, "misbridge.cli.vault")
     cli = build_cli(registry)
     run(cli, "activate", "--passphrase-store", "file")
     run(cli, "credentials", "set", "toy", "--school", "100001", input=f"{TOKEN}\n")

@@ -30,6 +30,7 @@ def _extract(
     datasets: list[Dataset] | None = None,
     credentials: dict[str, str] | None = None,
     since: datetime | None = None,
+    checkpoints: Any = None,
     **settings: str,
 ) -> ExtractResult:
     source = sim.source()
@@ -41,6 +42,7 @@ def _extract(
             transport=source.transport,
             datasets=datasets,
             since=since,
+            checkpoints=checkpoints,
         )
     )
 
@@ -222,10 +224,20 @@ def test_since_reads_only_what_the_change_log_names() -> None:
     )
     sim.store.delete("Student", removed)
     before = sim.requests
-    since = _extract(sim, datasets=[Dataset.STUDENTS, Dataset.STAFF], since=after_full)
+    since = _extract(
+        sim,
+        datasets=[Dataset.STUDENTS, Dataset.STAFF],
+        since=after_full,
+        checkpoints=full.checkpoints,
+    )
     assert since.ok
+    assert since.outcomes[Dataset.STUDENTS].delta
     students = _students(since)
     assert set(students) == {renamed, emailed}
+    # The deleted pupil is named, so that the store disables exactly that one.
+    assert [(d.record, d.mis_id) for d in since.deletions[Dataset.STUDENTS]] == [
+        ("Student", removed)
+    ]
     assert students[renamed].preferred_surname == "Changed-Name"
     assert since.of(Dataset.STAFF) == []
     assert sim.requests - before < 20  # change logs and two small reads, not a full extract
@@ -240,10 +252,11 @@ def test_since_without_an_earlier_extract_reads_everything() -> None:
 def test_since_before_the_last_extract_is_not_cut_short() -> None:
     sim = simulator(_school())
     earlier = datetime.now(UTC) - timedelta(hours=1)
-    _extract(sim, datasets=[Dataset.STAFF])
-    # The only mark was taken after `earlier`: changes between them could be missed,
-    # so the extract reads everything again.
-    result = _extract(sim, datasets=[Dataset.STAFF], since=earlier)
+    first = _extract(sim, datasets=[Dataset.STAFF])
+    # The only checkpoint was taken after `earlier`: changes between them could be
+    # missed, so the extract reads everything again.
+    result = _extract(sim, datasets=[Dataset.STAFF], since=earlier, checkpoints=first.checkpoints)
+    assert not result.outcomes[Dataset.STAFF].delta
     assert len(result.of(Dataset.STAFF)) == len(sim.school.staff)
 
 

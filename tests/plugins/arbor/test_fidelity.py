@@ -168,7 +168,8 @@ def test_the_pre_flight_names_the_contract_fields_it_needs() -> None:
 def test_incremental_reads_follow_contract_changes() -> None:
     school = _school()
     sim = simulator(school)
-    assert _extract(sim, [Dataset.STAFF]).ok
+    first = _extract(sim, [Dataset.STAFF])
+    assert first.ok
     after = datetime.now(UTC)
     rehired = "L9001"
     sim.store.add(
@@ -194,6 +195,7 @@ def test_incremental_reads_follow_contract_changes() -> None:
             transport=source.transport,
             datasets=[Dataset.STAFF],
             since=after,
+            checkpoints=first.checkpoints,
         )
     )
     assert _staff_ids(since) == {rehired}

@@ -4,6 +4,7 @@ helper that runs the real pipeline against them (real subprocesses every time)."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,3 +53,14 @@ async def run(
         credentials=dict(source.credentials) if credentials is None else credentials,
         datasets=datasets,
     )
+
+
+def own_read_bytes() -> int:
+    """Bytes this process has read itself (Linux, per thread): ``/proc/self/io`` also
+    counts the reporter processes it has reaped, and everything they read."""
+    total = 0
+    for task in Path("/proc/self/task").iterdir():
+        for line in (task / "io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                total += int(line.split()[1])
+    return total

@@ -53,3 +53,18 @@ def test_rows_of_one_entity_must_come_together() -> None:
         merger.push({"Person ID": key})
     with pytest.raises(SourceFormatError, match="must be sorted by 'Person ID'"):
         merger.push({"Person ID": "1"})
+
+
+def test_one_entity_cannot_grow_without_bound() -> None:
+    merger = Merger(STUDENTS, "misbridge Students", max_subrecords=50)
+    for n in range(50):
+        merger.push({"Person ID": "1", "Address Block": f"{n} High Street"})
+    with pytest.raises(SourceFormatError, match="'1' has more than 50 distinct sub-records"):
+        merger.push({"Person ID": "1", "Address Block": "51 High Street"})
+    # Repeats of what it already holds cost nothing and are fine.
+    merger = Merger(STUDENTS, "misbridge Students", max_subrecords=1)
+    for _ in range(1000):
+        merger.push({"Person ID": "1", "Address Block": "1 High Street"})
+    last = merger.close()
+    assert last is not None and last.rows == 1000
+    assert last.subs == {"Address": [{"Address Block": "1 High Street"}]}

@@ -14,6 +14,7 @@ from misbridge_sims.errors import permissions_named
 from misbridge_sims.reports import (
     PERMISSION_GROUPS,
     PERMISSION_LINES,
+    PERSON_PHOTO,
     REPORTS,
     THIRD_PARTY_REPORTER,
     chain,
@@ -50,6 +51,7 @@ def test_full_account_passes_every_dataset(make_sim) -> None:
         Dataset.STAFF,
         Dataset.STUDENTS,
         Dataset.GROUPS,
+        Dataset.PHOTOS,
         Dataset.EXAM_RESULTS,
     }
     assert all(c.ok for c in checks.values()), checks
@@ -58,7 +60,8 @@ def test_full_account_passes_every_dataset(make_sim) -> None:
 def test_the_seeds_permissions_are_all_known() -> None:
     assert len(PERMISSION_GROUPS) == 6 and len(PERMISSION_LINES) == 7
     needed = {p for r in REPORTS for p in r.requires}
-    assert needed == {*PERMISSION_GROUPS, *PERMISSION_LINES}
+    # The seven lines of the sync rules, and the one the student sync needs for photos.
+    assert needed == {*PERMISSION_GROUPS, *PERMISSION_LINES, PERSON_PHOTO}
     assert chain(Dataset.GROUPS) == (Dataset.YEARS, Dataset.STUDENTS, Dataset.STAFF, Dataset.GROUPS)
 
 

@@ -191,9 +191,9 @@ def test_withheld_permission_area_is_not_silently_blank(make_sim) -> None:
 def test_output_modes_params_and_date_formats_give_the_same_extract(make_sim) -> None:
     base = asyncio.run(run(make_sim()))
     assert base.ok
-    streamed = asyncio.run(run(make_sim(), output="stdout", effective_date="2026-10-01"))
+    filed = asyncio.run(run(make_sim(), output="file", effective_date="2026-10-01"))
     for dataset in ALL:
-        assert streamed.of(dataset) == base.of(dataset)
+        assert filed.of(dataset) == base.of(dataset)
     # How SIMS writes dates in XML is not documented: each form reads the same.
     for date_format, dataset in (("uk", Dataset.STUDENTS), ("uk-datetime", Dataset.GROUPS)):
         other = asyncio.run(run(make_sim(date_format=date_format), datasets=(dataset,)))

@@ -10,23 +10,6 @@ from misbridge.source import SourceSchool, SourceSen
 from misbridge.testing.conformance import ConformanceSuite
 from misbridge_wonde.simulator.render import current_sen
 
-WONDE_UNSUPPORTED = frozenset(
-    {
-        # mis-apis.md 1.2 lists no academic-year endpoint: Wonde does not give them.
-        "AcademicYear",
-        # Year groups are groups (mis-apis.md 1.3: name, code, type, description, notes,
-        # division): they carry no start or end dates.
-        "YearGroup.start",
-        "YearGroup.end",
-        # "no evidence that Wonde returns per-membership dates" (mis-apis.md 1.3).
-        "Membership.start",
-        "Membership.end",
-        # contact_details give one email per type plus the Primary one; the Main flag,
-        # which decides the preference when no email is Primary, is not on the wire.
-        "Student.email_preference",
-    }
-)
-
 
 def as_wonde_carries(school: SourceSchool) -> SourceSchool:
     """The school as far as Wonde can carry it: ``extended_details.sen_status`` is the
@@ -41,7 +24,6 @@ def as_wonde_carries(school: SourceSchool) -> SourceSchool:
 
 class TestConformance(ConformanceSuite):
     mis = "wonde"
-    unsupported = WONDE_UNSUPPORTED
 
     def assert_round_trip(self, school: SourceSchool) -> None:
         super().assert_round_trip(as_wonde_carries(school))

@@ -1,10 +1,11 @@
 """``misbridge demo``: the whole job on the built-in sample school, no MIS needed.
 
 It generates the sample school, starts the chosen MIS plugin's simulator (an HTTP
-simulator on a loopback port; SIMS's CommandReporter stand-in as a real process),
-extracts through the plugin's real code, writes the extract and the error reports,
-and syncs into the embedded SQLite store, then shows what the sync did. Running it
-again shows the sync changing nothing.
+simulator on a loopback port; SIMS's CommandReporter stand-in as a real process), and
+runs :func:`misbridge.run` against it: the plugin's real code extracts, the extract and
+the error reports are written, and the sync goes into the embedded SQLite store. Running
+it again shows the sync changing nothing; running it with another ``--mis`` in the same
+folder syncs the same school from another MIS: matched, not duplicated.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from pathlib import Path
 
 import click
 
-from misbridge.cli_kit import EXIT_FAILED, exit_code, fail, run_extract_command, state
+from misbridge.cli_kit import EXIT_FAILED, fail, state
 from misbridge.errors import MisbridgeError
-from misbridge.hooktypes import Secret, SimulatedSource, Simulator
-from misbridge.simulation import serve_loopback
-from misbridge.testing.school import sample_school
+from misbridge.hooktypes import SimulatedSource, Simulator
 
 __all__ = ["demo_command"]
 
@@ -28,6 +27,8 @@ DEFAULT_STORE = "sqlite:///misbridge.db"
 
 @contextlib.contextmanager
 def _reachable(simulator: Simulator) -> Iterator[SimulatedSource]:
+    from misbridge.simulation import serve_loopback
+
     if simulator.app is None:
         yield simulator.source()
         return
@@ -53,6 +54,10 @@ def demo_command(
     ctx: click.Context, mis: str | None, students: int, staff: int, seed: int, out: Path, store: str
 ) -> None:
     """Extract the built-in sample school through an MIS simulator and sync it."""
+    from misbridge.cli.render import run_with_progress
+    from misbridge.jobs.config import SchoolConfig
+    from misbridge.sample import sample_school
+
     cli = state(ctx)
     available = sorted(n for n, p in cli.plugins.mis.items() if p.info.simulator is not None)
     if not available:
@@ -67,28 +72,26 @@ def demo_command(
     school = sample_school(seed=seed, students=students, staff=staff)
     cli.console.print(
         f"[bold]{school.name}[/]: {len(school.students)} students, {len(school.staff)} staff, "
-        f"{len(school.groups)} groups, served by the {info.title} simulator"
+        f"{len(school.groups)} groups, served by the {info.title} simulator",
+        highlight=False,
     )
     simulator = info.simulator(school)
     try:
         with _reachable(simulator) as source:
-            result = run_extract_command(
-                ctx,
-                info,
-                dict(source.settings),
-                {k: Secret(v) for k, v in source.credentials.items()},
-                out=out,
+            config = SchoolConfig(
+                name="demo",
+                mis=info.name,
+                settings=dict(source.settings),
                 datasets=info.datasets,
-                since=None,
-                profile="roster",
-                store_url=store,
-                dry_run=False,
-                approve=None,
-                transport=source.transport,
+                store=store,
+                out=out,
+            )
+            result = run_with_progress(
+                cli, config, credentials=dict(source.credentials), transport=source.transport
             )
     except MisbridgeError as exc:
         fail(str(exc), EXIT_FAILED)
     finally:
         simulator.close()
     cli.console.print(f"Open {out / 'report.html'} to see every record that needs fixing.")
-    raise SystemExit(exit_code(result))
+    raise SystemExit(result.exit_code)

@@ -1,4 +1,4 @@
-"""The vault's commands, added to ``misbridge`` by this default plugin.
+"""The vault's commands, a plugin of the command line.
 
 ``misbridge activate``, ``misbridge credentials set|list|remove``, ``misbridge
 rotate-keys`` and ``misbridge decommission``. Secrets are only ever read from a hidden
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,11 +19,12 @@ import click
 from misbridge.errors import MisbridgeError, UnknownMisError
 from misbridge.hookspecs import hookimpl
 from misbridge.hooktypes import CredentialField, MisInfo, Secret
-from misbridge.vault import activate, decommission, rotate_keys
-from misbridge.vault.settings import PassphraseIn
-from misbridge.vault.vault import Vault
 
-__all__ = ["register_commands"]
+__all__ = ["PASSPHRASE_STORES", "register_commands"]
+
+#: ``misbridge.vault.settings.PassphraseIn``'s values, spelt out so that building the
+#: command line does not import the vault (a test checks the two agree).
+PASSPHRASE_STORES = ("keyring", "file")
 
 
 @contextmanager
@@ -41,6 +43,12 @@ def _mis_info(ctx: click.Context, mis: str) -> MisInfo | None:
         return state(ctx).plugins.info(mis)
     except UnknownMisError:
         return None
+
+
+def _vault() -> Any:
+    from misbridge.vault.vault import Vault
+
+    return Vault()
 
 
 def _school_option(school: str | None) -> str:
@@ -87,7 +95,7 @@ def _fields_to_ask(
 @click.command("activate")
 @click.option(
     "--passphrase-store",
-    type=click.Choice([p.value for p in PassphraseIn]),
+    type=click.Choice(PASSPHRASE_STORES),
     default=None,
     help="Where the private key's passphrase lives: the OS keyring (default) or an "
     "owner-only file (headless servers; also chosen by MISBRIDGE_KEY_PASSPHRASE_FILE).",
@@ -108,6 +116,8 @@ def activate_command(
     passphrase_store: str | None, passphrase_file: str | None, blob_store: str
 ) -> None:
     """Generate this installation's key pair (run once, before 'credentials set')."""
+    from misbridge.vault import activate
+
     with _errors():
         done = activate(
             passphrase_store=passphrase_store,
@@ -148,7 +158,7 @@ def credentials_set(
     """Ask for MIS credentials (without echo), seal them, store only the sealed blob."""
     wanted = _fields_to_ask(mis, _mis_info(ctx, mis), fields)
     with _errors():
-        vault = Vault()
+        vault = _vault()
         vault.require_activated()
         values: dict[str, Secret | str] = {}
         if fields:
@@ -174,7 +184,7 @@ def credentials_set(
 def credentials_list(verify: bool) -> None:
     """List stored credentials: MIS, school, fields, key (never the values)."""
     with _errors():
-        vault = Vault()
+        vault = _vault()
         entries = vault.entries()
         if not entries:
             click.echo(f"No credentials stored in {vault.blobs.describe()}.")
@@ -204,7 +214,7 @@ def credentials_list(verify: bool) -> None:
 def credentials_remove(mis: str, school: str | None) -> None:
     """Delete the sealed credentials stored for an MIS (and school)."""
     with _errors():
-        removed = Vault().remove(mis, school)
+        removed = _vault().remove(mis, school)
     if not removed:
         raise click.ClickException(f"no credentials were stored for {_where(mis, school)}")
     click.echo(f"Removed the credentials for {_where(mis, school)}.")
@@ -214,19 +224,69 @@ def credentials_remove(mis: str, school: str | None) -> None:
 def rotate_keys_command() -> None:
     """Make a new key pair, re-seal every credential to it, destroy the old key."""
     with _errors():
+        from misbridge.vault import rotate_keys
+
         report = rotate_keys()
     click.echo(f"New key {report.new_kid} is active; re-sealed {len(report.resealed)} blob(s).")
     for kid in report.destroyed:
         click.echo(f"Destroyed old key {kid}.")
 
 
+def _places() -> dict[str, list[str]]:
+    """The stores and extract folders this machine's runs used, and the default store."""
+    from misbridge.jobs.places import known_places
+
+    places = known_places()
+    default = Path("misbridge.db").resolve()
+    if default.exists() and f"sqlite:///{default}" not in places["stores"]:
+        places["stores"].append(f"sqlite:///{default}")
+    return places
+
+
+def _erase(places: dict[str, list[str]]) -> None:
+    import shutil
+
+    for store in places["stores"]:
+        if not store.startswith("sqlite:///"):
+            click.echo(
+                f"Not erased: {store}: drop that database (or its schema) with the "
+                "database's own tools; it holds pupils' records"
+            )
+            continue
+        path = Path(store[len("sqlite:///") :])
+        for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if part.exists():
+                part.unlink()
+                click.echo(f"Erased the store {part}")
+    for folder in places["folders"]:
+        target = Path(folder)
+        if target.is_dir() and target.resolve() not in (Path.home().resolve(), Path("/")):
+            shutil.rmtree(target)
+            click.echo(f"Erased the extract folder {target}")
+
+
 @click.command("decommission")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--erase-data",
+    is_flag=True,
+    help="Also erase the SQLite stores and extract folders listed (pupils' data).",
+)
 @click.pass_context
-def decommission_command(ctx: click.Context, yes: bool) -> None:
-    """Remove keys, sealed credentials, settings and logs; list accounts to disable."""
+def decommission_command(ctx: click.Context, yes: bool, erase_data: bool) -> None:
+    """Remove keys, sealed credentials, settings and logs; list accounts to disable, and
+    the stores and extract folders that hold pupils' data (erased with --erase-data)."""
+    places = _places()
+    if places["stores"] or places["folders"]:
+        click.echo("Pupils' data this machine's runs wrote:")
+        for store in places["stores"]:
+            click.echo(f"  store:  {store}")
+        for folder in places["folders"]:
+            click.echo(f"  folder: {folder}")
+        if not erase_data:
+            click.echo("  (kept: pass --erase-data to erase them too)")
     with _errors():
-        vault = Vault()
+        vault = _vault()
         where = vault.blobs.describe()
     if not yes:
         click.confirm(
@@ -239,7 +299,11 @@ def decommission_command(ctx: click.Context, yes: bool) -> None:
         return _mis_info(ctx, mis)
 
     with _errors():
+        from misbridge.vault import decommission
+
         report = decommission(vault, describe_mis=describe)
+    if erase_data:
+        _erase(places)
     for item in report.removed:
         click.echo(f"Removed {item}")
     for problem in report.problems:

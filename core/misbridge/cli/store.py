@@ -1,4 +1,4 @@
-"""``misbridge store ...``: the sync store's commands, added by this default plugin.
+"""``misbridge store ...``: the sync store's commands, a plugin of the command line.
 
 ``status``, ``plan EXTRACT_DIR``, ``apply EXTRACT_DIR [--approve HASH]``, ``review
 HASH``, ``switch-mis`` and ``purge --older-than DAYS``. Every command takes ``--store
@@ -13,15 +13,17 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from misbridge.config import DEFAULT_STORE_URL as DEFAULT_URL
 from misbridge.errors import GuardRefused, MisbridgeError
 from misbridge.hookspecs import hookimpl
-from misbridge.result import ExtractResult
-from misbridge.store.engine import DEFAULT_URL
-from misbridge.store.store import Store, open_store
+
+if TYPE_CHECKING:
+    from misbridge.result import ExtractResult
+    from misbridge.store.store import Store
 
 __all__ = ["register_commands", "store_group"]
 
@@ -62,6 +64,8 @@ def _json_option(func: F) -> F:
 @contextmanager
 def _opened(url: str) -> Iterator[Store]:
     """The store, with misbridge errors shown as one clear line (exit 1)."""
+    from misbridge.store.store import open_store
+
     try:
         with open_store(url) as store:
             yield store
@@ -161,6 +165,7 @@ def plan_command(
             plan = store.plan(result, max_disable_share=max_disable_share)
         except MisbridgeError as exc:
             raise click.ClickException(exc.message) from None
+    plan.folder = str(extract_dir)
     if as_json:
         _echo_json(plan.as_dict())
     else:
@@ -173,6 +178,11 @@ def plan_command(
 @_share_option
 @click.option("--approve", metavar="HASH", help="Apply this refused plan (its full hash).")
 @click.option("--dry-run", is_flag=True, help="Plan and judge the guard; write nothing.")
+@click.option(
+    "--release-held",
+    is_flag=True,
+    help="Also disable the records absent from an unverified read (you know it is whole).",
+)
 @_json_option
 @click.pass_context
 def apply_command(
@@ -182,15 +192,20 @@ def apply_command(
     max_disable_share: float,
     approve: str | None,
     dry_run: bool,
+    release_held: bool,
     as_json: bool,
 ) -> None:
     """Sync EXTRACT_DIR into the store in one transaction (exit 4: refused by the guard)."""
+    from misbridge.cli_kit import state
+
     result = _read(extract_dir)
     with _opened(store_url) as store:
         try:
-            report = store.sync(
-                result, dry_run=dry_run, approve=approve, max_disable_share=max_disable_share
+            plan = store.plan(
+                result, max_disable_share=max_disable_share, release_held=release_held
             )
+            plan.folder = str(extract_dir)
+            report = store.settle(plan, dry_run=dry_run, approve=approve)
         except GuardRefused as refused:
             if as_json:
                 _echo_json({"refused": True, **refused.context, "message": refused.message})
@@ -198,6 +213,11 @@ def apply_command(
             raise SystemExit(EXIT_GUARD) from None
         except MisbridgeError as exc:
             raise click.ClickException(exc.message) from None
+    if not dry_run:
+        # Every error of the run, on site and in processing, goes on to the error hooks.
+        errors = [*result.errors, *report.errors]
+        summary = {**result.summary(), "sync": report.as_dict()}
+        state(ctx).plugins.pm.hook.report_errors(errors=errors, summary=summary)
     if as_json:
         _echo_json(report.as_dict())
     else:
