@@ -192,6 +192,7 @@ def mis_command_group(info: MisInfo) -> click.Group:
         dataset: tuple[str, ...],
         photos: bool,
         exam_results: bool,
+        assessments: bool,
         since: datetime | None,
         profile: str,
         store: str | None,
@@ -204,11 +205,11 @@ def mis_command_group(info: MisInfo) -> click.Group:
 
         cli = state(ctx)
         settings = _settings_of(info, kwargs)
-        chosen = [Dataset(d) for d in dataset] or [
-            d for d in info.datasets if d not in (Dataset.PHOTOS, Dataset.EXAM_RESULTS)
-        ]
+        opt_in = (Dataset.PHOTOS, Dataset.EXAM_RESULTS, Dataset.ASSESSMENTS)
+        chosen = [Dataset(d) for d in dataset] or [d for d in info.datasets if d not in opt_in]
         chosen += [Dataset.PHOTOS] if photos else []
         chosen += [Dataset.EXAM_RESULTS] if exam_results else []
+        chosen += [Dataset.ASSESSMENTS] if assessments else []
         try:
             _require_settings(info, settings)
             from misbridge.jobs.config import SchoolConfig
@@ -284,6 +285,9 @@ def mis_command_group(info: MisInfo) -> click.Group:
                 ),
                 click.Option(["--photos"], is_flag=True, help="Also extract photos."),
                 click.Option(["--exam-results"], is_flag=True, help="Also extract exam results."),
+                click.Option(
+                    ["--assessments"], is_flag=True, help="Also extract assessment marksheets."
+                ),
                 click.Option(
                     ["--since"],
                     type=IsoMoment(),

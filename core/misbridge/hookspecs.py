@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from misbridge.hooktypes import ExtractContext, MisInfo, MisSession, PermissionCheck
     from misbridge.source import (
         SourceAcademicYear,
+        SourceAssessment,
         SourceDeletion,
         SourceExamResult,
         SourceGroup,
@@ -165,6 +166,22 @@ def extract_exam_results(
     """Yield GCSE and GCE actual results. Optional: return None if not supported.
 
     Same calling rules as :func:`extract_years`; only called when the run asks for them.
+    """
+
+
+@hookspec(firstresult=True)
+def extract_assessments(
+    session: MisSession, context: ExtractContext
+) -> AsyncIterator[SourceAssessment] | None:
+    """Yield termly assessment grades (marksheet values). Optional: return None if the
+    MIS plugin cannot read them.
+
+    Same calling rules as :func:`extract_years`; only called when the run asks for them.
+    One :class:`~misbridge.source.SourceAssessment` per pupil and aspect (column) that
+    holds a value: an empty cell is no grade and yields nothing. ``student_mis_id`` is
+    the pupil's MIS id as the students dataset gives it (join on admission number or
+    UPN in the plugin if the marksheet names pupils that way, and fail the dataset
+    loudly for rows that match no pupil). The grade type and term are passed raw.
     """
 
 

@@ -109,11 +109,15 @@ class FieldCoverage:
     Names are ``"Type.field"`` (``"Student.home_address"``), a whole ``"Type"``
     (``"AcademicYear"``), or ``"Student.sen.dates"`` (SEN codes without their dates).
     ``when`` adds what a mode lacks: ``(setting, value, names)``, applied when the
-    setting (or its default) has that value.
+    setting (or its default) has that value. ``derive`` adds what only the settings'
+    content can tell (a spreadsheet column-mapping file the school wrote): called with
+    the settings, it returns the names that read lacks, or raises
+    :class:`~misbridge.errors.ConfigurationError` for settings it cannot read.
     """
 
     lacks: frozenset[str] = frozenset()
     when: tuple[tuple[str, str, frozenset[str]], ...] = ()
+    derive: Callable[[Mapping[str, str]], frozenset[str]] | None = None
 
     def lacking(
         self, settings: Mapping[str, str], fields: Iterable[SettingField] = ()
@@ -124,6 +128,8 @@ class FieldCoverage:
             current = settings.get(setting) or defaults.get(setting) or ""
             if str(current).strip().lower() == value.lower():
                 found |= names
+        if self.derive is not None:
+            found |= self.derive(settings)
         return frozenset(found)
 
 

@@ -19,6 +19,7 @@ from attrs import field, frozen
 __all__ = [
     "AcademicYear",
     "Address",
+    "Assessment",
     "Dataset",
     "Deletion",
     "EmailPreference",
@@ -45,6 +46,7 @@ class Dataset(enum.StrEnum):
     GROUPS = "groups"
     PHOTOS = "photos"
     EXAM_RESULTS = "exam_results"
+    ASSESSMENTS = "assessments"
 
 
 class GroupKind(enum.StrEnum):
@@ -205,6 +207,26 @@ class ExamResult:
     result_date: date | None = None
 
 
+@frozen
+class Assessment:
+    """One termly assessment grade: a pupil's value in one marksheet column.
+
+    ``aspect`` is the column (SIMS: the aspect) as the MIS names it ("Maths Working At");
+    ``grade_type`` says what the value is ("working-at", "predicted", "expected",
+    "target", or the school's own word); ``term`` is the term or result set it belongs
+    to ("2026/2027 Autumn"); ``result`` is the value as the school records it ("6+",
+    "Secure", "87").
+    """
+
+    student_mis_id: str
+    aspect: str
+    result: str
+    grade_type: str | None = None
+    subject: str | None = None
+    term: str | None = None
+    result_date: date | None = None
+
+
 #: The record types a :class:`Deletion` may name, as their model class names.
 DELETABLE = frozenset({"AcademicYear", "YearGroup", "StaffMember", "Student", "Group"})
 
@@ -231,4 +253,5 @@ DATASET_TYPES: dict[Dataset, tuple[type, ...]] = {
     Dataset.GROUPS: (Group, Membership),
     Dataset.PHOTOS: (Photo,),
     Dataset.EXAM_RESULTS: (ExamResult,),
+    Dataset.ASSESSMENTS: (Assessment,),
 }

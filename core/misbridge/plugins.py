@@ -53,6 +53,7 @@ EXTRACT_HOOKS: dict[Dataset, str] = {
     Dataset.GROUPS: "extract_groups",
     Dataset.PHOTOS: "extract_photos",
     Dataset.EXAM_RESULTS: "extract_exam_results",
+    Dataset.ASSESSMENTS: "extract_assessments",
 }
 
 

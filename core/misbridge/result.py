@@ -11,6 +11,7 @@ from attrs import define, field, frozen
 from misbridge.errors import RecordError, Severity
 from misbridge.model import (
     AcademicYear,
+    Assessment,
     Dataset,
     Deletion,
     ExamResult,
@@ -26,7 +27,15 @@ from misbridge.reads import Checkpoint
 __all__ = ["DatasetOutcome", "ExtractResult", "ModelRecord", "OutcomeStatus"]
 
 ModelRecord: TypeAlias = (
-    AcademicYear | YearGroup | StaffMember | Student | Group | Membership | Photo | ExamResult
+    AcademicYear
+    | YearGroup
+    | StaffMember
+    | Student
+    | Group
+    | Membership
+    | Photo
+    | ExamResult
+    | Assessment
 )
 
 

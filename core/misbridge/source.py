@@ -30,6 +30,7 @@ __all__ = [
     "RawFlag",
     "SourceAcademicYear",
     "SourceAddress",
+    "SourceAssessment",
     "SourceDeletion",
     "SourceEmail",
     "SourceExamResult",
@@ -172,6 +173,22 @@ class SourceExamResult:
 
 
 @frozen
+class SourceAssessment:
+    """One marksheet cell: a pupil's value for one aspect (column), raw. ``grade_type``
+    is the school's or vendor's word ("Working At", "Predicted", "FFT Target"); the
+    normaliser maps the usual spellings onto "working-at", "predicted", "expected" and
+    "target" and keeps any other word as given."""
+
+    student_mis_id: str
+    aspect: str | None
+    result: str | None
+    grade_type: str | None = None
+    subject: str | None = None
+    term: str | None = None
+    result_date: RawDate = None
+
+
+@frozen
 class SourceDeletion:
     """A record the vendor says was deleted: ``record`` is the model class name it would
     have become ("Student", "StaffMember", "Group", "YearGroup", "AcademicYear") and
@@ -193,6 +210,7 @@ SourceRecord: TypeAlias = (
     | SourceMembership
     | SourcePhoto
     | SourceExamResult
+    | SourceAssessment
     | SourceDeletion
 )
 
@@ -214,6 +232,7 @@ class SourceSchool:
     memberships: tuple[SourceMembership, ...] = ()
     photos: tuple[SourcePhoto, ...] = ()
     exam_results: tuple[SourceExamResult, ...] = ()
+    assessments: tuple[SourceAssessment, ...] = ()
 
     def records(self, dataset: Dataset) -> tuple[SourceRecord, ...]:
         """All source records of one dataset, in a stable order."""
@@ -227,4 +246,6 @@ class SourceSchool:
             return (*self.groups, *self.memberships)
         if dataset is Dataset.PHOTOS:
             return self.photos
+        if dataset is Dataset.ASSESSMENTS:
+            return self.assessments
         return self.exam_results

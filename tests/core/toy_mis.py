@@ -35,6 +35,7 @@ from misbridge.model import Dataset
 from misbridge.simulation import Fault, FaultInjector, asgi_transport
 from misbridge.source import (
     SourceAcademicYear,
+    SourceAssessment,
     SourceExamResult,
     SourceGroup,
     SourceMembership,
@@ -58,6 +59,7 @@ TYPES: dict[str, type] = {
         SourceMembership,
         SourcePhoto,
         SourceExamResult,
+        SourceAssessment,
     )
 }
 
@@ -243,3 +245,9 @@ class ToyPlugin:
         self, session: ToySession, context: ExtractContext
     ) -> AsyncIterator[Any]:
         return self._stream(session, Dataset.EXAM_RESULTS, context)
+
+    @hookimpl
+    def extract_assessments(
+        self, session: ToySession, context: ExtractContext
+    ) -> AsyncIterator[Any]:
+        return self._stream(session, Dataset.ASSESSMENTS, context)

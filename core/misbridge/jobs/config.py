@@ -63,6 +63,7 @@ _SCHOOL = {
     "datasets",
     "photos",
     "exam_results",
+    "assessments",
     "store",
     "out",
     "profile",
@@ -205,7 +206,11 @@ def _datasets(table: Mapping[str, Any], where: str) -> tuple[Dataset, ...] | Non
             if name not in names:
                 raise unknown_name("dataset", name, names, where)
             chosen.append(Dataset(name))
-    for flag, dataset in (("photos", Dataset.PHOTOS), ("exam_results", Dataset.EXAM_RESULTS)):
+    for flag, dataset in (
+        ("photos", Dataset.PHOTOS),
+        ("exam_results", Dataset.EXAM_RESULTS),
+        ("assessments", Dataset.ASSESSMENTS),
+    ):
         value = table.get(flag, False)
         if not isinstance(value, bool):
             raise ConfigurationError(f"{where}: {flag} must be true or false")

@@ -13,6 +13,7 @@ from misbridge.model import (
     DELETABLE,
     AcademicYear,
     Address,
+    Assessment,
     Dataset,
     Deletion,
     EmailPreference,
@@ -26,6 +27,7 @@ from misbridge.model import (
     YearGroup,
 )
 from misbridge.normalise.dates import DateParseError, FlagParseError, parse_date, parse_flag
+from misbridge.normalise.grades import grade_type
 from misbridge.normalise.rules import (
     CONTACT_TYPES,
     YEAR_CODES,
@@ -44,6 +46,7 @@ from misbridge.result import ModelRecord
 from misbridge.source import (
     SourceAcademicYear,
     SourceAddress,
+    SourceAssessment,
     SourceDeletion,
     SourceEmail,
     SourceExamResult,
@@ -157,6 +160,7 @@ class Normaliser:
             SourceYearGroup: self._year_group,
             SourcePhoto: self._photo,
             SourceExamResult: self._exam_result,
+            SourceAssessment: self._assessment,
             SourceDeletion: self._deletion,
         }
 
@@ -550,6 +554,29 @@ class Normaliser:
                 subject=values["subject"] or "",
                 grade=values["grade"] or "",
                 result_date=result_date,
+            ),
+            errors,
+        )
+
+    def _assessment(self, r: SourceAssessment, dataset: str) -> Normalised:
+        student = _strip(r.student_mis_id)
+        if student is None:
+            return self._no_id(r, dataset, "assessment result")
+        aspect, result = clean_text(r.aspect), clean_text(r.result)
+        if aspect is None or result is None:
+            missing = [k for k, v in (("aspect", aspect), ("result", result)) if v is None]
+            return None, [self._error("MB2003", r, dataset, k, what=k) for k in missing]
+        errors: list[RecordError] = []
+        when = self._date(r.result_date, r, dataset, "result_date", "assessment date", errors)
+        return (
+            Assessment(
+                student_mis_id=student,
+                aspect=aspect,
+                result=result,
+                grade_type=grade_type(r.grade_type),
+                subject=clean_text(r.subject),
+                term=clean_text(r.term),
+                result_date=when,
             ),
             errors,
         )

@@ -10,6 +10,7 @@ from functools import singledispatch
 
 from misbridge.model import (
     AcademicYear,
+    Assessment,
     EmailPreference,
     ExamResult,
     Group,
@@ -22,6 +23,7 @@ from misbridge.model import (
 from misbridge.source import (
     SourceAcademicYear,
     SourceAddress,
+    SourceAssessment,
     SourceEmail,
     SourceExamResult,
     SourceGroup,
@@ -139,5 +141,18 @@ def _(record: ExamResult) -> SourceExamResult:
         record.qualification,
         record.subject,
         record.grade,
+        record.result_date,
+    )
+
+
+@to_source.register
+def _(record: Assessment) -> SourceAssessment:
+    return SourceAssessment(
+        record.student_mis_id,
+        record.aspect,
+        record.result,
+        record.grade_type,
+        record.subject,
+        record.term,
         record.result_date,
     )

@@ -20,6 +20,7 @@ from misbridge.sample import names
 from misbridge.source import (
     SourceAcademicYear,
     SourceAddress,
+    SourceAssessment,
     SourceEmail,
     SourceExamResult,
     SourceGroup,
@@ -34,7 +35,18 @@ from misbridge.source import (
 )
 from misbridge.validate.upn import CHECK_ALPHABET, upn_check_letter
 
-__all__ = ["MESSY_CASES", "sample_school", "upn_check_letter", "with_new_ids"]
+__all__ = ["ASPECTS", "MESSY_CASES", "sample_school", "upn_check_letter", "with_new_ids"]
+
+#: The marksheet the sample school's assessments come from, when asked for: per subject,
+#: the grade types recorded this term (as a SIMS-style aspect "English Working At").
+ASPECTS: tuple[tuple[str, str], ...] = (
+    ("English", "Working At"),
+    ("English", "Target"),
+    ("Maths", "Working At"),
+    ("Maths", "Target"),
+    ("Science", "Working At"),
+    ("Science", "Predicted"),
+)
 
 
 #: What each messy pupil is there to exercise, by the MIS id the generator gives it.
@@ -393,6 +405,32 @@ class _Builder:
                 )
                 del code
 
+    def make_assessments(self, seed: int) -> list[SourceAssessment]:
+        # Its own random stream: asking for assessments changes nothing else in the school.
+        rng = random.Random(seed * 7919 + 14)
+        grades = [f"{g}{s}" for g in range(1, 10) for s in ("-", "", "+")]
+        term = f"{self.year}/{self.year + 1} Autumn"
+        when = self.ay_start + timedelta(days=60)
+        made: list[SourceAssessment] = []
+        for s in self.students:
+            if s.year_group not in ("7", "8", "9", "10", "11"):
+                continue
+            for subject, kind in ASPECTS:
+                if rng.random() < 0.04:
+                    continue  # a blank cell: no grade entered for this pupil
+                made.append(
+                    SourceAssessment(
+                        student_mis_id=s.mis_id,
+                        aspect=f"{subject} {kind}",
+                        result=rng.choice(grades),
+                        grade_type=kind,
+                        subject=subject,
+                        term=term,
+                        result_date=when,
+                    )
+                )
+        return made
+
     def make_photos(self) -> None:
         for n, s in enumerate(self.students[:6]):
             self.photos.append(SourcePhoto(s.mis_id, Role.STUDENT, _png(n), "image/png"))
@@ -401,12 +439,19 @@ class _Builder:
 
 
 def sample_school(
-    seed: int = 0, students: int = 150, staff: int = 24, academic_year: int = 2026
+    seed: int = 0,
+    students: int = 150,
+    staff: int = 24,
+    academic_year: int = 2026,
+    *,
+    assessments: bool = False,
 ) -> SourceSchool:
     """The sample school: ``students`` pupils in Years 7 to 13 and ``staff`` teachers.
 
     ``students`` includes the messy pupils of :data:`MESSY_CASES` (always present).
-    The default academic year is 2026/2027.
+    The default academic year is 2026/2027. ``assessments`` adds this autumn's marksheet
+    (:data:`ASPECTS` for Years 7 to 11, a few cells left blank); the rest of the school
+    is the same with or without it.
     """
     b = _Builder(seed, students, max(staff, 1), academic_year)
     b.make_staff()
@@ -442,6 +487,7 @@ def sample_school(
         memberships=tuple(b.memberships),
         photos=tuple(b.photos),
         exam_results=tuple(b.results),
+        assessments=tuple(b.make_assessments(seed)) if assessments else (),
     )
 
 
@@ -471,5 +517,8 @@ def with_new_ids(school: SourceSchool, prefix: str = "N") -> SourceSchool:
         photos=tuple(evolve(p, person_mis_id=new(p.person_mis_id)) for p in school.photos),
         exam_results=tuple(
             evolve(r, student_mis_id=new(r.student_mis_id)) for r in school.exam_results
+        ),
+        assessments=tuple(
+            evolve(a, student_mis_id=new(a.student_mis_id)) for a in school.assessments
         ),
     )

@@ -5,7 +5,7 @@ Two sorts of entity:
 - *identified* kinds (academic years, year groups, staff, students, groups) carry an
   MIS id: the ``mis_id`` table maps it to the internal id, and after a switch of MIS
   they are matched again by their natural keys;
-- *dependent* kinds (memberships, photos, exam results) have no MIS id of their own:
+- *dependent* kinds (memberships, photos, exam results, assessments) have no MIS id:
   they are identified by the internal ids they point at plus a few of their fields
   (``key_columns``), so they follow their person or group through any change of MIS.
 """
@@ -29,6 +29,7 @@ from attrs import Factory, field, frozen
 from misbridge.convert import to_plain
 from misbridge.model import (
     AcademicYear,
+    Assessment,
     Dataset,
     ExamResult,
     Group,
@@ -388,6 +389,24 @@ KINDS: tuple[Kind, ...] = (
         ref_columns=("student_id",),
         key_fields=("series", "qualification", "subject"),
         personal=("series", "qualification", "subject", "grade", "result_date"),
+    ),
+    Kind(
+        "assessment",
+        Dataset.ASSESSMENTS,
+        Assessment,
+        schema.assessment,
+        (
+            ("subject", "subject"),
+            ("aspect", "aspect"),
+            ("grade_type", "grade_type"),
+            ("term", "term"),
+            ("result", "result"),
+            ("result_date", "result_date"),
+        ),
+        ref_columns=("student_id",),
+        # A pupil's grade is one per column and term: a new value for it is an update.
+        key_fields=("subject", "aspect", "grade_type", "term"),
+        personal=("subject", "aspect", "grade_type", "term", "result", "result_date"),
     ),
 )
 

@@ -70,7 +70,15 @@ def purge(conn: sa.Connection, older_than_days: int, now: datetime) -> dict[str,
     results = set(_expired(conn, schema.exam_result, cutoff)) | _owned(
         conn, schema.exam_result, "student_id", people["student"]
     )
-    erased = {**people, "photo": sorted(photos), "exam_result": sorted(results)}
+    grades = set(_expired(conn, schema.assessment, cutoff)) | _owned(
+        conn, schema.assessment, "student_id", people["student"]
+    )
+    erased = {
+        **people,
+        "photo": sorted(photos),
+        "exam_result": sorted(results),
+        "assessment": sorted(grades),
+    }
     for kind_name, ids in erased.items():
         _erase(conn, kind_name, ids, now)
     for chunk in _chunks(persons):

@@ -20,6 +20,7 @@ __all__ = [
     "JSONValue",
     "academic_year",
     "account",
+    "assessment",
     "audit",
     "checkpoint",
     "exam_result",
@@ -163,6 +164,19 @@ exam_result = _entity(
     sa.Column("result_date", sa.Date),
 )
 
+# One termly grade: a pupil's value for one marksheet column (aspect) in one term.
+assessment = _entity(
+    "assessment",
+    sa.Column("ident", sa.Text, nullable=False),
+    sa.Column("student_id", ID, nullable=False, index=True),
+    sa.Column("subject", NAME),
+    sa.Column("aspect", NAME),
+    sa.Column("grade_type", SHORT),
+    sa.Column("term", NAME),
+    sa.Column("result", NAME),
+    sa.Column("result_date", sa.Date),
+)
+
 ENTITY_TABLES: tuple[sa.Table, ...] = (
     academic_year,
     year_group,
@@ -172,6 +186,7 @@ ENTITY_TABLES: tuple[sa.Table, ...] = (
     membership,
     photo,
     exam_result,
+    assessment,
 )
 
 # One login per person. The username is unique across every account, students and

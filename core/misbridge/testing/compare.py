@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from misbridge.model import ExamResult, Membership, Photo
+from misbridge.model import Assessment, ExamResult, Membership, Photo
 from misbridge.result import ModelRecord
 
 __all__ = ["blank_fields", "diff_records", "record_key"]
@@ -24,6 +24,9 @@ def record_key(record: ModelRecord) -> tuple[Any, ...]:
         return (name, record.group_mis_id, record.person_mis_id, record.role)
     if isinstance(record, Photo):
         return (name, record.person_mis_id, record.role)
+    if isinstance(record, Assessment):
+        key = (record.subject, record.aspect, record.grade_type, record.term)
+        return (name, record.student_mis_id, *key)
     if isinstance(record, ExamResult):
         return (name, record.student_mis_id, record.series, record.subject)
     return (name, record.mis_id)

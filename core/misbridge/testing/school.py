@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from misbridge.sample.school import MESSY_CASES, sample_school, upn_check_letter, with_new_ids
+from misbridge.sample.school import (
+    ASPECTS,
+    MESSY_CASES,
+    sample_school,
+    upn_check_letter,
+    with_new_ids,
+)
 
-__all__ = ["MESSY_CASES", "sample_school", "upn_check_letter", "with_new_ids"]
+__all__ = ["ASPECTS", "MESSY_CASES", "sample_school", "upn_check_letter", "with_new_ids"]

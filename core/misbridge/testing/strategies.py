@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from misbridge.model import (
     AcademicYear,
     Address,
+    Assessment,
     EmailPreference,
     ExamResult,
     Group,
@@ -144,6 +145,16 @@ model_records = st.one_of(
         role=st.sampled_from(Role),
         media_type=_text,
         data=st.binary(max_size=64),
+    ),
+    st.builds(
+        Assessment,
+        student_mis_id=_text,
+        aspect=_text,
+        result=_text,
+        grade_type=st.none() | st.sampled_from(["working-at", "target", "Effort"]),
+        subject=_opt_text,
+        term=_opt_text,
+        result_date=st.none() | school_dates,
     ),
     st.builds(
         ExamResult,

@@ -8,7 +8,7 @@ Scheme: ``MB`` + four digits; the first digit is the area.
 - 3xxx dates
 - 4xxx codes and flags (gender, ethnicity, SEN, year group)
 - 5xxx contact details
-- 6xxx groups, photos and exam results
+- 6xxx groups, photos, exam results and assessments
 - 7xxx exports: what a standard format (OneRoster, SDS) requires and a record lacks
 - 8xxx processing: found when the target store applies a record (stage ``processing``)
 
@@ -228,6 +228,15 @@ _TABLE: tuple[ErrorCode, ...] = (
         "Replace the photo in the MIS.",
         "The photo in {mis} for {label} is empty or not a JPEG, PNG or GIF image: it was "
         "skipped; replace it in {mis}",
+    ),
+    ErrorCode(
+        "MB6020",
+        "result",
+        "A pupil has two values for one aspect, grade type and term in one extract (a "
+        "marksheet column repeated, or two marksheets overlapping); only the first is kept.",
+        "Remove the repeated column or marksheet, or give each its own term, and export again.",
+        "{label} has more than one value for the aspect {aspect!r} in this {mis} extract: only "
+        "the first was kept; remove the repeated column or marksheet and export again",
     ),
     # -- exports (misbridge.export): MB7xxx ---------------------------------------------
     # Found when a standard format takes a record from the store or an extract (stage

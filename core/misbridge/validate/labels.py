@@ -41,6 +41,9 @@ def record_identity(record: object) -> tuple[str | None, str]:
     if hasattr(record, "group_mis_id"):  # a membership
         person = get("person_mis_id")
         return person, f"the membership of MIS id {person} in group MIS id {get('group_mis_id')}"
+    if hasattr(record, "aspect"):  # an assessment result (before exam results: same id)
+        student = get("student_mis_id")
+        return student, f"an assessment result of student MIS id {student}"
     if hasattr(record, "student_mis_id"):  # an exam result
         student = get("student_mis_id")
         return student, f"an exam result of student MIS id {student}"

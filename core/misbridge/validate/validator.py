@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from misbridge.errors import RecordError
 from misbridge.model import (
     AcademicYear,
+    Assessment,
     Dataset,
     Membership,
     StaffMember,
@@ -172,8 +173,8 @@ class Validator:
         self, dataset: Dataset | str, records: Iterable[ModelRecord]
     ) -> list[RecordError]:
         """Cross-record checks over one extract's records of a dataset: duplicate MIS ids
-        (MB1010) and duplicate UPNs (MB1520). Each later duplicate is reported, naming
-        the first holder."""
+        (MB1010), duplicate UPNs (MB1520) and repeated assessment values (MB6020). Each
+        later duplicate is reported, naming the first holder."""
         checker = BatchChecker(self)
         errors: list[RecordError] = []
         for record in records:
@@ -188,10 +189,13 @@ class BatchChecker:
         self._validator = validator
         self._ids: dict[tuple[str, type, str], None] = {}
         self._upns: dict[str, tuple[str, str]] = {}
+        self._grades: set[tuple[str | None, ...]] = set()
 
     def add(self, dataset: Dataset | str, record: ModelRecord) -> list[RecordError]:
         mis_id = getattr(record, "mis_id", None)
         if mis_id is None:
+            if type(record) is Assessment:
+                return self._assessment(str(dataset), record)
             return []
         name = str(dataset)
         key = (name, type(record), mis_id)
@@ -202,4 +206,18 @@ class BatchChecker:
             holder = self._upns.setdefault(record.upn, (mis_id, record_identity(record)[1]))
             if holder[0] != mis_id:
                 return [self._validator.error("MB1520", record, name, other=holder[1])]
+        return []
+
+    def _assessment(self, dataset: str, record: Assessment) -> list[RecordError]:
+        # What a store tells one grade from another: the pupil, the column and the term.
+        key = (
+            record.student_mis_id,
+            record.subject,
+            record.aspect,
+            record.grade_type,
+            record.term,
+        )
+        if key in self._grades:
+            return [self._validator.error("MB6020", record, dataset, aspect=record.aspect)]
+        self._grades.add(key)
         return []

@@ -41,7 +41,8 @@ INFO = MisInfo(
     title="Arbor",
     credentials=CREDENTIALS,
     settings=SETTINGS,
-    datasets=tuple(Dataset),
+    # Every dataset but assessments, which this plugin does not read (yet).
+    datasets=tuple(d for d in Dataset if d is not Dataset.ASSESSMENTS),
     simulator=simulator,
     docs_url="docs/plugins/arbor.md",
     school_setting="subdomain",

@@ -54,7 +54,8 @@ INFO = MisInfo(
     title="Bromcom",
     credentials=CREDENTIALS,
     settings=SETTINGS,
-    datasets=tuple(Dataset),
+    # Every dataset but assessments, which this plugin does not read (yet).
+    datasets=tuple(d for d in Dataset if d is not Dataset.ASSESSMENTS),
     simulator=simulate,
     docs_url="docs/plugins/bromcom.md",
     coverage=FieldCoverage(

@@ -66,7 +66,13 @@ def test_purge_erases_personal_data_of_long_disabled_records(store: Store) -> No
         (a for a in rows(store, "audit") if a["action"] == "purge"), key=lambda a: a["id"]
     )
     assert sum(first["detail"]["purged"].values()) == 0
-    assert audit["detail"]["purged"] == {"student": 1, "staff": 0, "photo": 1, "exam_result": 1}
+    assert audit["detail"]["purged"] == {
+        "student": 1,
+        "staff": 0,
+        "photo": 1,
+        "exam_result": 1,
+        "assessment": 0,
+    }
     assert audit["detail"]["ids"]["student"] == [leaver["id"]]
     assert store.status()["records"]["student"] == {"enabled": 19, "disabled": 0, "purged": 1}
     assert store.purge(older_than_days=365) == 0  # done once
