@@ -137,6 +137,26 @@ def status_command(ctx: click.Context, store_url: str, as_json: bool) -> None:
             f"Last run {last['id']} ({last['mis']}, {last['finished_at']}): {last['status']}, "
             f"{last['writes']} rows written, {last['errors']} record errors"
         )
+    guard = status["guard"]
+    console.print(
+        f"Guard: at most {guard['max_disable_share']:.0%} of a kind disabled a night, "
+        f"{guard['cumulative_share']:.0%} within {guard['cumulative_days']} days since the "
+        "last approved plan:",
+        highlight=False,
+    )
+    for kind, use in guard["kinds"].items():
+        console.print(
+            f"  {kind:<14} tonight up to {use['tonight_limit']:>5}; window used "
+            f"{use['window_disabled']:>5} of {use['window_base']} ({use['window_share']:.1%} "
+            f"of {use['window_limit']:.0%}), {use['window_left']} left",
+            highlight=False,
+        )
+    for mark in status["checkpoints"]:
+        console.print(
+            f"Checkpoint {mark['school']} {mark['mis']} {mark['dataset']}: next incremental "
+            f"read from {mark['at']}",
+            highlight=False,
+        )
     for waiting in status["plans_awaiting_review"]:
         console.print(
             f"[yellow]A plan from {waiting['mis']} was refused by the guard and awaits "

@@ -349,8 +349,12 @@ class Store:
 
     # -- reading ------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        """Counts, MIS ids, the last run and the plans waiting for review."""
+    def status(
+        self, *, policy: GuardPolicy | None = None, today: date | None = None
+    ) -> dict[str, Any]:
+        """Counts, MIS ids, the last run, the plans waiting for review, how much of each
+        guard allowance the applied plans have used, and the checkpoints."""
+        policy = policy or GuardPolicy()
         with self._transaction("read its status") as conn:
             state = conn.execute(sa.select(schema.store_state)).one()
             records: dict[str, dict[str, int]] = {}
@@ -374,7 +378,20 @@ class Store:
                 .order_by(plans.c.created_at.desc())
             ).all()
             schema_revision = current_revision(conn)
+            guard = _allowances(conn, policy, today or date.today())
+            marks = [
+                {
+                    "school": m.school,
+                    "mis": m.mis,
+                    "dataset": m.dataset,
+                    "at": m.at.isoformat(),
+                    "updated_at": m.updated_at.isoformat(),
+                }
+                for m in conn.execute(sa.select(schema.checkpoint).order_by("school", "mis"))
+            ]
         return {
+            "guard": guard,
+            "checkpoints": marks,
             "store": self.url,
             "store_id": state.store_id,
             "schema_revision": schema_revision,
@@ -408,6 +425,37 @@ class Store:
             "summary": row.summary,
             "body": json.loads(row.body) if row.body is not None else None,
         }
+
+
+def _allowances(conn: sa.Connection, policy: GuardPolicy, today: date) -> dict[str, Any]:
+    """Per kind with active records: tonight's limit, and the cumulative window's use."""
+    from misbridge.store.guard import window_use
+
+    state = load_state(conn, "", KINDS)
+    kinds = {}
+    for kind in KINDS:
+        ks = state.kinds[kind.name]
+        if not ks.active:
+            continue
+        use = window_use(state, kind.name, today.toordinal(), policy.cumulative_days)
+        kinds[kind.name] = {
+            "active": ks.active,
+            "tonight_limit": int(ks.active * policy.max_disable_share),
+            "window_disabled": use.net_disabled,
+            "window_base": use.base,
+            "window_share": round(use.share, 4),
+            "window_limit": policy.window_share,
+            "window_left": max(int(use.base * policy.window_share) - use.net_disabled, 0),
+        }
+    approval = state.last_approval
+    return {
+        "max_disable_share": policy.max_disable_share,
+        "max_blank_share": policy.max_blank_share,
+        "cumulative_share": policy.cumulative_share,
+        "cumulative_days": policy.cumulative_days,
+        "window_starts_after_plan": approval.plan_hash if approval else None,
+        "kinds": kinds,
+    }
 
 
 def _count_by_mis(conn: sa.Connection) -> dict[str, int]:

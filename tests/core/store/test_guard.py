@@ -122,3 +122,48 @@ def test_dry_run_judges_the_guard(store: Store) -> None:
     assert {b.kind for b in report.breaches} == {"student", "membership"}
     approved = store.sync(school(range(10)), today=TODAY, dry_run=True, approve=report.plan_hash)
     assert not approved.refused
+
+
+def test_nights_within_the_nightly_limit_add_up_to_the_cumulative_one(store: Store) -> None:
+    store.sync(school(range(40)), today=TODAY)
+    first = store.sync(school(range(4, 40)), today=TODAY)  # 4 of 40: 10%, allowed
+    assert first.applied and first.counts["students"]["disabled"] == 4
+    use = store.status(today=TODAY)["guard"]["kinds"]["student"]
+    assert (use["window_disabled"], use["window_base"]) == (4, 40)
+    assert use["window_left"] == 2  # 15% of 40 is 6
+    # Three more the next night: 3 of 36 is under 10%, but 7 of 40 is over 15%.
+    with pytest.raises(GuardRefused) as refused:
+        store.sync(school(range(7, 40)), today=TODAY + timedelta(days=1))
+    assert "since the last approved plan, within 14 days" in refused.value.message
+    approved = store.sync(
+        school(range(7, 40)),
+        today=TODAY + timedelta(days=1),
+        approve=refused.value.context["plan_hash"],
+    )
+    assert approved.approved
+    # The approval starts a new window.
+    use = store.status(today=TODAY + timedelta(days=1))["guard"]["kinds"]["student"]
+    assert use["window_disabled"] == 0
+
+
+def test_the_cumulative_window_forgets_what_is_older_than_its_days(store: Store) -> None:
+    store.sync(school(range(40)), today=TODAY)
+    store.sync(school(range(4, 40)), today=TODAY)
+    later = TODAY + timedelta(days=15)
+    report = store.sync(school(range(7, 40)), today=later)
+    assert report.applied and report.counts["students"]["disabled"] == 3
+
+
+def test_a_plan_emptying_a_field_for_many_records_is_refused(store: Store) -> None:
+    store.sync(school(range(40)), today=TODAY)
+    blanked = school(range(40))
+    blanked.records[Dataset.STUDENTS] = [
+        evolve(student(n), personal_email=None) if n < 4 else student(n) for n in range(40)
+    ]
+    with pytest.raises(GuardRefused, match="would lose their personal_email"):
+        store.sync(blanked, today=TODAY)
+    # A source that says it does not carry the field keeps the stored values instead.
+    blanked.lacks = frozenset({"Student.personal_email"})
+    report = store.sync(blanked, today=TODAY)
+    assert report.counts["students"]["updated"] == 0
+    assert all(r["personal_email"] for r in rows(store, "student"))
