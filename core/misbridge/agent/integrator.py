@@ -38,7 +38,9 @@ def start_integrator(
     Its output goes to ``log`` (owner-only), never to the agent's own log. It runs in a
     session of its own, so that the agent can stop it, and anything it started, at once.
     """
-    misbridge = [sys.executable, "-c", "from misbridge.cli import main; main()"]
+    # ``misbridge <mis> extract`` is a thin shell over ``misbridge.run`` (the one
+    # sequence every caller uses), here without a store: the integrator syncs.
+    misbridge = [sys.executable, "-m", "misbridge"]
     command = [*misbridge, "--log-json", mis, "extract", "--out", str(out)]
     if credentials_school:
         command += ["--school", credentials_school]
