@@ -33,13 +33,20 @@ MEMBERSHIP = "membership"
 
 @define
 class _Pick:
-    """The record kept for one identity: ``record`` is None when it matched its row."""
+    """The record kept for one identity that differs from its row (or has none)."""
 
     rid: str | None
     data: tuple[Any, ...]
     digest: str
     record: Any = None
     refs: tuple[str, ...] = ()
+    ident: str = ""
+
+
+#: A record that matched its row exactly: ``(internal id, data)``, where a membership's
+#: data is only its start date (what ranks two periods of one membership). Tens of
+#: thousands a night, so as small as it can be: the id is the snapshot's own string.
+_Seen = tuple[str, tuple[Any, ...]]
 
 
 class DependentKinds:
@@ -48,7 +55,7 @@ class DependentKinds:
     def __init__(self, builder: PlanBuilder) -> None:
         self.builder = builder
         self.blobs: dict[str, bytes] = {}
-        self.picks: dict[str, dict[str, _Pick]] = {}
+        self.picks: dict[str, dict[str, _Pick | _Seen]] = {}
         self.waiting: dict[str, list[Any]] = {}
         self.unstorable: dict[str, list[tuple[str, Any]]] = {}
         self.dropped: dict[str, list[Any]] = {}
@@ -94,15 +101,31 @@ class DependentKinds:
         rid = ks.by_key.get(ident)
         digest = digest_data(data)
         picks = self.picks.setdefault(kind.name, {})
-        other = picks.get(ident)
+        key = rid if rid is not None else ident
+        other = picks.get(key)
         row = ks.rows[rid] if rid is not None else None
-        matched = row is not None and row.enabled and (nothing or digest == row.digest)
-        pick = _Pick(rid, data, digest, None if matched else record, refs)
-        if other is not None:
-            pick = self._one_of(kind, other, pick, diff_at, record)
-            if pick is other:
+        if row is not None and row.enabled and (nothing or digest == row.digest):
+            seen: _Seen = (row.id, data[:1] if kind.name == MEMBERSHIP else data)
+            if other is None:
+                picks[key] = seen
                 return
-        picks[ident] = pick
+            pick = self._as_pick(kind, seen)
+        else:
+            pick = _Pick(rid, data, digest, record, refs, ident)
+        if other is not None:
+            kept = self._as_pick(kind, other)
+            winner = self._one_of(kind, kept, pick, diff_at, record)
+            if winner is kept:
+                return
+            pick = winner
+        picks[key] = pick if pick.record is not None or pick.rid is None else (pick.rid, pick.data)
+
+    def _as_pick(self, kind: Kind, value: _Pick | _Seen) -> _Pick:
+        if isinstance(value, _Pick):
+            return value
+        rid, data = value
+        row = self.builder.state.kinds[kind.name].rows[rid]
+        return _Pick(rid, data, str(row.digest), None)
 
     def _one_of(
         self, kind: Kind, kept: _Pick, new: _Pick, diff_at: list[int], record: Any
@@ -149,12 +172,15 @@ class DependentKinds:
         seen: set[str] = set()
         pending: list[tuple[str, Any, dict[str, Any], str]] = []
         columns = kind.field_columns
-        for ident, pick in sorted(self.picks.pop(kind.name, {}).items()):
+        for _, pick in sorted(self.picks.pop(kind.name, {}).items()):
+            if not isinstance(pick, _Pick):
+                seen.add(pick[0])
+                continue
             if pick.rid is None:
                 values = dict(zip(columns, pick.data, strict=True))
                 values.update(zip(kind.ref_columns, map(str, pick.refs), strict=True))
                 label = record_identity(pick.record)[1]
-                dplan.creates.append(Create(kind.name, "new:" + ident, label, values, True))
+                dplan.creates.append(Create(kind.name, "new:" + pick.ident, label, values, True))
                 continue
             seen.add(pick.rid)
             if pick.record is None:
