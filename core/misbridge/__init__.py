@@ -44,19 +44,19 @@ from misbridge.errors import (
     ValidationFailed,
 )
 from misbridge.hookspecs import hookimpl
-from misbridge.hooktypes import ExtractContext, MisInfo, PermissionCheck, Secret
 from misbridge.logs import quiet as _quiet
-from misbridge.model import Dataset
-from misbridge.pipeline import extract, extract_async
-from misbridge.plugins import get_plugin_manager
-from misbridge.result import DatasetOutcome, ExtractResult, OutcomeStatus
 
 _quiet()
 
 if TYPE_CHECKING:
+    from misbridge.hooktypes import ExtractContext, MisInfo, PermissionCheck, Secret
     from misbridge.jobs.config import Config, SchoolConfig, load_config
     from misbridge.jobs.result import RunResult
     from misbridge.jobs.run import run, run_async
+    from misbridge.model import Dataset
+    from misbridge.pipeline import extract, extract_async
+    from misbridge.plugins import get_plugin_manager
+    from misbridge.result import DatasetOutcome, ExtractResult, OutcomeStatus
 
 __all__ = [
     "AuthenticationError",
@@ -95,8 +95,20 @@ __all__ = [
     "run_async",
 ]
 
-# The job (the store, its SQLAlchemy) is imported when first used.
+# Imported when first used: ``misbridge --version`` and a plugin's import pay for
+# none of the pipeline, the plugin manager or the job (the store, its SQLAlchemy).
 _LAZY = {
+    "ExtractContext": "misbridge.hooktypes",
+    "MisInfo": "misbridge.hooktypes",
+    "PermissionCheck": "misbridge.hooktypes",
+    "Secret": "misbridge.hooktypes",
+    "Dataset": "misbridge.model",
+    "extract": "misbridge.pipeline",
+    "extract_async": "misbridge.pipeline",
+    "get_plugin_manager": "misbridge.plugins",
+    "DatasetOutcome": "misbridge.result",
+    "ExtractResult": "misbridge.result",
+    "OutcomeStatus": "misbridge.result",
     "Config": "misbridge.jobs.config",
     "SchoolConfig": "misbridge.jobs.config",
     "load_config": "misbridge.jobs.config",
