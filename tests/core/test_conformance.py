@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -16,10 +16,15 @@ from .toy_mis import ToyPlugin
 class TestToyConformance(ConformanceSuite):
     mis = "toy"
     corrupt: ClassVar[str | None] = None
+    proves_complete = True  # the toy envelope carries the list's total
+    paged = ("/data/students", {})
+    simulator_options: ClassVar[dict[str, Any]] = {"page_size": 10}
+    trusting: ClassVar[bool] = False
 
     def plugin_manager(self) -> Plugins:
         return get_plugin_manager(
-            load_entrypoints=False, plugins=[("toy", ToyPlugin(self.corrupt))]
+            load_entrypoints=False,
+            plugins=[("toy", ToyPlugin(self.corrupt, trusting=self.trusting))],
         )
 
 
@@ -49,3 +54,9 @@ def test_the_suite_accepts_declared_unsupported_fields() -> None:
         "Lossy", (_LossyToy,), {"corrupt": "upn", "unsupported": frozenset({"Student.upn"})}
     )()
     lossy.assert_round_trip(sample_school(students=30, staff=4))
+
+
+def test_the_lying_server_matrix_fails_a_plugin_that_never_checks_totals() -> None:
+    careless = type("Careless", (_LossyToy,), {"trusting": True})()
+    with pytest.raises(AssertionError, match="complete with"):
+        careless.test_a_lying_server_is_never_complete()

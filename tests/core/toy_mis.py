@@ -146,9 +146,18 @@ class ToySession:
 class ToyPlugin:
     """The toy MIS. ``corrupt`` names a SourceStudent field it mangles, for negative tests."""
 
-    def __init__(self, corrupt: str | None = None, policy: HttpPolicy | None = None) -> None:
+    def __init__(
+        self,
+        corrupt: str | None = None,
+        policy: HttpPolicy | None = None,
+        *,
+        trusting: bool = False,
+    ) -> None:
         self.corrupt = corrupt
         self.policy = policy or HttpPolicy(attempts=3, wait_initial=0.0, wait_max=0.0)
+        # A careless plugin (for negative tests): it calls any read to its end whole,
+        # never comparing it with the total the vendor sends.
+        self.trusting = trusting
 
     @hookimpl
     def mis_info(self) -> MisInfo:
@@ -213,8 +222,12 @@ class ToyPlugin:
                 read += 1
                 yield record
             if not body["more"]:
-                # The envelope's total is the vendor's own count of the whole list.
-                context.read(dataset).counted(dataset.value, read=read, expected=body["total"])
+                report = context.read(dataset)
+                if self.trusting:
+                    report.whole_document(dataset.value, read=read)
+                else:
+                    # The envelope's total is the vendor's own count of the whole list.
+                    report.counted(dataset.value, read=read, expected=body["total"])
                 return
             page += 1
 
