@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from misbridge.cli import build_cli
 from misbridge.jobs import parse_config
-from misbridge.model import Dataset
 from misbridge.jobs.summary import write_summary
 from misbridge.jobs.trust import SchoolOutcome, run_trust, run_trust_async
+from misbridge.model import Dataset
 from misbridge.simulation import serve_loopback
 from misbridge.store import open_store
 from misbridge.testing.school import sample_school
