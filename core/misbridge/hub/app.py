@@ -88,7 +88,7 @@ def create_app(
         signer=load_signing_key(settings.key_path),
         clock=clock,
         webhook_transport=webhook_transport,
-        dispatcher=Dispatcher(settings.broker_url, send=dispatch),
+        dispatcher=Dispatcher(settings.broker_url, send=dispatch, prefix=settings.queue_prefix),
     )
 
     @contextlib.asynccontextmanager

@@ -57,8 +57,11 @@ class Dispatcher:
     """Sends ``misbridge.extract`` tasks to the broker at ``broker_url`` (the Celery
     client is made when first needed: a hub with no worker-run school never imports it)."""
 
-    def __init__(self, broker_url: str, *, send: Send | None = None) -> None:
+    def __init__(
+        self, broker_url: str, *, send: Send | None = None, prefix: str = "misbridge."
+    ) -> None:
         self.broker_url = broker_url
+        self.prefix = prefix
         self._send = send
         self._app: Any = None
 
@@ -78,7 +81,7 @@ class Dispatcher:
             self._app = Celery("misbridge-hub", broker=self.broker_url)
             self._app.conf.broker_connection_retry_on_startup = True
         self._app.send_task(
-            EXTRACT_TASK, args=[request_id], queue=queue_for(mis), task_id=request_id
+            EXTRACT_TASK, args=[request_id], queue=queue_for(mis, self.prefix), task_id=request_id
         )
 
     def run(self, engine: sa.Engine, now: datetime, lease: timedelta) -> int:

@@ -78,10 +78,12 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def slots(school_ids: list[str], opens: datetime, closes: datetime) -> dict[str, datetime]:
+def slots(
+    school_ids: list[str], opens: datetime, closes: datetime, spread: float = SPREAD
+) -> dict[str, datetime]:
     """Each school's start in the window: evenly spread, in school-id order."""
     ordered = sorted(set(school_ids))
-    span = (closes - opens) * SPREAD
+    span = (closes - opens) * min(spread, 1.0)
     n = len(ordered)
     return {school: opens + span * ((i + 0.5) / n) for i, school in enumerate(ordered)}
 
@@ -209,7 +211,8 @@ def run_schedules(engine: sa.Engine, now: datetime, settings: HubSettings) -> di
         for night in _nights(local):
             opens, closes = night_window(schedule.window_start, schedule.window_end, night, zone)
             if opens <= now < closes:
-                _plan_night(engine, now, schedule, night, opens, closes)
+                spread = settings.schedule_spread
+                _plan_night(engine, now, schedule, night, opens, closes, spread)
         done["started"] += _start_due(engine, now, schedule)
         settled = _settle(engine, now, schedule)
         done["missed"] += settled["missed"]
@@ -218,7 +221,13 @@ def run_schedules(engine: sa.Engine, now: datetime, settings: HubSettings) -> di
 
 
 def _plan_night(
-    engine: sa.Engine, now: datetime, schedule: Any, night: date, opens: datetime, closes: datetime
+    engine: sa.Engine,
+    now: datetime,
+    schedule: Any,
+    night: date,
+    opens: datetime,
+    closes: datetime,
+    spread: float,
 ) -> None:
     with writer(engine) as conn:
         have = {
@@ -239,7 +248,7 @@ def _plan_night(
                 "state": "due",
                 "updated_at": now,
             }
-            for school, due in slots(list(schedule.school_ids), opens, closes).items()
+            for school, due in slots(list(schedule.school_ids), opens, closes, spread).items()
             if school not in have
         ]
         if rows:

@@ -56,6 +56,11 @@ class HubSettings:
     worker_lease_seconds: float = field(default=120.0, validator=_positive)
     #: The time zone of schedules' windows ("01:00-05:00" is local school time).
     schedule_timezone: str = "Europe/London"
+    #: The share of a window its schools' starts are spread over (the rest: to finish).
+    schedule_spread: float = field(default=0.75, validator=_positive)
+    #: The start of every queue's name (misbridge.wonde ...): integrators sharing a
+    #: broker give each hub its own.
+    queue_prefix: str = "misbridge."
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **given: object) -> HubSettings:

@@ -47,6 +47,12 @@ def register_commands(cli: click.Group) -> None:
     help="The workers' private key (owner-only), which school credentials are sealed to.",
 )
 @click.option("--mis", "mis", multiple=True, help="Serve only this MIS's queue (repeatable).")
+@click.option(
+    "--queue-prefix",
+    default="misbridge.",
+    show_default=True,
+    help="The hub's queue_prefix (integrators sharing one broker give each hub its own).",
+)
 @click.option("--concurrency", type=click.IntRange(1, 256), default=2, show_default=True)
 @click.option(
     "--pool",
@@ -88,6 +94,7 @@ def worker_group(
     broker: str | None,
     key_file: Path | None,
     mis: tuple[str, ...],
+    queue_prefix: str,
     concurrency: int,
     pool: str,
     rate_limits: tuple[str, ...],
@@ -147,7 +154,7 @@ def worker_group(
 
     configure(settings, retries=retries, retry_seconds=retry_seconds)
     app = make_app(broker, visibility_timeout=visibility_timeout)
-    queues = ",".join(queue_for(m) for m in (mis or CLOUD))
+    queues = ",".join(queue_for(m, queue_prefix) for m in (mis or CLOUD))
     app.worker_main(
         [
             "worker",

@@ -13,5 +13,6 @@ EXTRACT_TASK = "misbridge.extract"
 QUEUE_PREFIX = "misbridge."
 
 
-def queue_for(mis: str) -> str:
-    return f"{QUEUE_PREFIX}{mis}"
+def queue_for(mis: str, prefix: str = QUEUE_PREFIX) -> str:
+    """The queue of ``mis``'s schools (``prefix`` lets integrators share one broker)."""
+    return f"{prefix}{mis}"
