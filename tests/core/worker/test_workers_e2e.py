@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from misbridge.hub import schema, schedules, workers
+from misbridge.hub import schedules, schema, workers
 from misbridge.hub.database import utcnow
 from misbridge.plugins import get_plugin_manager
 from misbridge.simulation import serve_loopback
@@ -154,8 +154,7 @@ def _night(
     public = new_key(key_file)
     now = utcnow()
     tokens = [
-        workers.create_worker(hub.engine, now, None, f"worker-{n}", public)["token"]
-        for n in (1, 2)
+        workers.create_worker(hub.engine, now, None, f"worker-{n}", public)["token"] for n in (1, 2)
     ]
     ids = []
     for mis, (settings, credentials, _) in vendors.items():
