@@ -81,7 +81,13 @@ def main() -> None:
     parser.add_argument("--schools", type=int, default=500)
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--rate", type=float, default=40.0, help="shared Wonde limit, req/s")
+    parser.add_argument("--rate", type=float, default=40.0, help="the workers' rule, req/s")
+    parser.add_argument(
+        "--vendor-limit",
+        type=int,
+        default=45,
+        help="what the (simulated) vendor tolerates in any second; the rule is set under it",
+    )
     parser.add_argument("--latency-ms", type=float, default=40.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -247,6 +253,8 @@ def main() -> None:
         "simulator_requests": len(counted.times),
         "busiest_second": counted.busiest_second(),
         "rate_rule_per_second": args.rate,
+        "vendor_limit_per_second": args.vendor_limit,
+        "vendor_limit_exceeded": counted.busiest_second() > args.vendor_limit,
         "loadavg": os.getloadavg(),
     }
     if args.json:
