@@ -13,17 +13,22 @@ One retry layer only (stamina, at the request level; the transport never retries
 - bodies are read with a byte cap; a 200 answer that is not JSON (a maintenance page)
   is an error, never an empty school;
 - requests go only to the hosts the plugin allows: a ``next`` link or redirect to
-  another host is refused before a byte (or the token) is sent there.
+  another host is refused before a byte (or the token) is sent there;
+- where a :data:`rate_limiter` is set (the integrator's workers share one through
+  Redis), each attempt first waits for its slot under the vendor host's limit (and its
+  token's), and a 429's ``Retry-After`` pauses every worker sending to that host.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import orjson
@@ -40,7 +45,14 @@ from misbridge.errors import (
     SourceUnavailableError,
 )
 
-__all__ = ["HttpPolicy", "MisHttpClient", "http_settings", "parse_retry_after"]
+__all__ = [
+    "HttpPolicy",
+    "MisHttpClient",
+    "RateLimiter",
+    "http_settings",
+    "parse_retry_after",
+    "rate_limiter",
+]
 
 if TYPE_CHECKING:
     from misbridge.hooktypes import SettingField
@@ -48,6 +60,35 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class RateLimiter(Protocol):
+    """Shared request slots per vendor host (and per token where the vendor limits each
+    application): :class:`misbridge.worker.ratelimit.RedisRateLimiter`."""
+
+    async def acquire(self, host: str, token: str) -> None:
+        """Wait for this request's slot (``token`` is a fingerprint, never the secret)."""
+
+    async def pause(self, host: str, token: str, seconds: float) -> None:
+        """The vendor answered 429 with ``Retry-After``: nobody sends there until then."""
+
+
+#: The limiter every :class:`MisHttpClient` of this context uses (None: none).
+rate_limiter: contextvars.ContextVar[RateLimiter | None] = contextvars.ContextVar(
+    "misbridge_rate_limiter", default=None
+)
+
+
+def _fingerprint(headers: Mapping[str, str], auth: object) -> str:
+    """Which application's token a client sends, as a short digest (never the token)."""
+    material = "|".join(
+        f"{k.lower()}={v}"
+        for k, v in sorted(headers.items())
+        if k.lower() in ("authorization", "applicationid", "x-mis-application-id")
+    )
+    if isinstance(auth, tuple):
+        material += "|basic=" + str(auth[0])
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
 
 
 @frozen
@@ -134,6 +175,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
+def _host(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port}" if url.port else str(url.host)
+
+
 def _connect_problem(exc: BaseException) -> str | None:
     """ "the host name is unknown" or "the connection was refused", if that is why."""
     import socket
@@ -197,6 +242,8 @@ class MisHttpClient:
         )
         self._slots = asyncio.Semaphore(self.policy.concurrency)
         self.requests_sent = 0
+        self._limiter = rate_limiter.get()
+        self._token = _fingerprint(dict(headers or {}), auth) if self._limiter else ""
 
     async def __aenter__(self) -> MisHttpClient:
         return self
@@ -345,6 +392,8 @@ class MisHttpClient:
     ) -> tuple[httpx.Response, bytes]:
         path = target.path
         async with self._slots:
+            if self._limiter is not None:
+                await self._limiter.acquire(_host(target), self._token)
             self.requests_sent += 1
             started = time.monotonic()
             try:
@@ -412,6 +461,9 @@ class MisHttpClient:
         if (allow and status in allow) or (keep is not None and keep(response, body)):
             return response, body
         if status in RETRY_STATUSES:
+            if status == 429 and self._limiter is not None:
+                wait = parse_retry_after(response.headers.get("retry-after"))
+                await self._limiter.pause(_host(target), self._token, wait or 1.0)
             self._raise_retryable(method, path, response)
         if status == 401:
             raise AuthenticationError(

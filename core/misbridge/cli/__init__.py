@@ -30,6 +30,7 @@ COMMAND_PLUGINS: tuple[str, ...] = (
     "misbridge.cli.export",
     "misbridge.hub.commands",
     "misbridge.agent.commands",
+    "misbridge.worker.commands",
 )
 
 #: Commands of the root group itself, loaded without loading any plugin.

@@ -18,8 +18,15 @@ if TYPE_CHECKING:
     from misbridge.hooktypes import MisInfo, PermissionCheck
     from misbridge.jobs.config import SchoolConfig
     from misbridge.jobs.result import RunResult
+    from misbridge.jobs.trust import SchoolOutcome, TrustResult
 
-__all__ = ["render_checks", "render_run", "run_with_progress"]
+__all__ = [
+    "render_checks",
+    "render_run",
+    "render_trust",
+    "render_trust_school",
+    "run_with_progress",
+]
 
 
 def _line(**fields: Any) -> str:
@@ -177,3 +184,81 @@ def render_checks(cli: CliState, info: MisInfo, checks: Iterable[PermissionCheck
             Text(clean("\n".join(c.notes))),
         )
     cli.console.print(table)
+
+
+_STYLE = {
+    "complete": "green",
+    "unverified": "yellow",
+    "partial": "yellow",
+    "refused": "bold red",
+    "locked": "magenta",
+    "failed": "bold red",
+}
+
+
+def render_trust_school(cli: CliState, outcome: SchoolOutcome) -> None:
+    """One school of a trust run has ended: its own lines (plain or JSON logs), or one
+    line on a terminal."""
+    if cli.log_json:
+        click.echo(json.dumps({"event": "trust.school", **outcome.as_dict()}, default=str))
+        return
+    if not cli.console.is_terminal:
+        if outcome.result is not None:
+            _plain(outcome.result, outcome.result.summary())
+        else:
+            click.echo(
+                _line(
+                    school=outcome.school,
+                    mis=outcome.mis,
+                    status=outcome.status,
+                    message=outcome.message,
+                )
+            )
+        return
+    style = _STYLE.get(outcome.status, "")
+    why = f": {clean(outcome.message)}" if outcome.message else ""
+    cli.console.print(
+        f"[{style}]{outcome.status:>10}[/] {clean(outcome.school)} ({outcome.mis}, "
+        f"{outcome.seconds:.1f} s, {outcome.errors} errors){why}",
+        highlight=False,
+    )
+
+
+def render_trust(cli: CliState, result: TrustResult, files: Iterable[Any] = ()) -> None:
+    """The trust summary: which schools are complete, unverified, partial, refused,
+    locked or failed, and where the summary files are."""
+    summary = result.summary()
+    written = [str(f) for f in files]
+    if cli.log_json:
+        click.echo(json.dumps({"event": "trust", **summary, "files": written}, default=str))
+        return
+    groups = {k: v for k, v in summary["schools_by_status"].items() if v}
+    if not cli.console.is_terminal:
+        for status, names in groups.items():
+            click.echo(_line(trust=status, schools=len(names), names=",".join(names)))
+        click.echo(
+            _line(
+                trust="finished",
+                schools=len(result.outcomes),
+                seconds=summary["seconds"],
+                processes=result.processes,
+                exit_code=result.exit_code,
+                summary=written[0] if written else None,
+            )
+        )
+        return
+    from rich.table import Table
+
+    table = Table(title=f"The trust's night: {len(result.outcomes)} schools")
+    for column in ("status", "schools", "which"):
+        table.add_column(column)
+    for status, names in groups.items():
+        table.add_row(
+            f"[{_STYLE.get(status, '')}]{status}[/]", str(len(names)), clean(", ".join(names))
+        )
+    cli.console.print(table)
+    cli.console.print(
+        f"{summary['seconds']} s over {result.processes} processes; exit code "
+        f"{result.exit_code}." + (f" Summary: {clean(written[-1])}" if written else ""),
+        highlight=False,
+    )

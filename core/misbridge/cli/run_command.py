@@ -1,8 +1,12 @@
 """``misbridge run``: the nightly command, for every school ``misbridge.toml`` names.
 
-Each school is run by :func:`misbridge.run` under its own lock; one school failing never
-stops the next. The exit code is the worst school's (docs/cli.md): 0 every dataset
-read, 1 a school could not run, 3 partial, 4 refused by the guard, 5 locked.
+One school runs as before (progress bars on a terminal). Several run as a trust
+(:mod:`misbridge.jobs.trust`): at once, bounded by ``[run]``, each by
+:func:`misbridge.run` under its own lock; one school failing never stops the others. A
+line per school as it ends, then the trust summary (also written to
+``trust-summary.json`` and ``trust-report.html``). The exit code is the worst school's
+(docs/cli.md): 0 every dataset read, 1 a school could not run, 3 partial, 4 refused by
+the guard, 5 locked.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,9 +23,6 @@ from misbridge.errors import MisbridgeError, RunLocked
 from misbridge.printable import clean
 
 __all__ = ["default_config_path", "run_command"]
-
-#: Worse exit codes first: the one the command returns is the worst school's.
-_SEVERITY = {0: 0, 3: 1, 4: 2, 5: 3, 1: 4}
 
 
 def default_config_path() -> Path:
@@ -54,6 +56,18 @@ def default_config_path() -> Path:
     help="Also disable the records absent from an unverified read.",
 )
 @click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Schools at once, in all (default: [run] concurrency, 4).",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Worker processes for a trust (0: one per core; default: [run] processes).",
+)
+@click.option(
     "--random-delay",
     type=click.IntRange(0, 240),
     default=0,
@@ -69,10 +83,11 @@ def run_command(
     dry_run: bool,
     approve: str | None,
     release_held: bool,
+    concurrency: int | None,
+    processes: int | None,
     random_delay: int,
 ) -> None:
     """Run every school of the configuration file: extract, sync, report (nightly)."""
-    from misbridge.cli.render import run_with_progress
     from misbridge.jobs.config import load_config
 
     cli = state(ctx)
@@ -91,24 +106,68 @@ def run_command(
         import time
 
         time.sleep(random.uniform(0, random_delay * 60))
-    worst = 0
-    for school in schools:
-        try:
-            result = run_with_progress(
-                cli,
-                school,
-                since=since,
-                dry_run=dry_run,
-                approve=approve,
-                release_held=release_held,
-            )
-            code = result.exit_code
-        except RunLocked as exc:
-            click.echo(f"Error: {clean(exc)}", err=True)
-            code = EXIT_LOCKED
-        except MisbridgeError as exc:
-            click.echo(f"Error: school {school.name}: {clean(exc)}", err=True)
-            code = EXIT_FAILED
-        if _SEVERITY[code] > _SEVERITY[worst]:
-            worst = code
-    raise SystemExit(worst)
+    if len(schools) == 1:
+        raise SystemExit(_one(cli, schools[0], since, dry_run, approve, release_held))
+    if concurrency is not None or processes is not None:
+        import attrs
+
+        run = attrs.evolve(
+            config.run,
+            concurrency=concurrency if concurrency is not None else config.run.concurrency,
+            processes=processes if processes is not None else config.run.processes,
+        )
+        config = attrs.evolve(config, run=run)
+    raise SystemExit(_trust(cli, config, schools, since, dry_run, release_held))
+
+
+def _one(
+    cli: Any,
+    school: Any,
+    since: datetime | None,
+    dry_run: bool,
+    approve: str | None,
+    release_held: bool,
+) -> int:
+    from misbridge.cli.render import run_with_progress
+
+    try:
+        result = run_with_progress(
+            cli, school, since=since, dry_run=dry_run, approve=approve, release_held=release_held
+        )
+    except RunLocked as exc:
+        click.echo(f"Error: {clean(exc)}", err=True)
+        return EXIT_LOCKED
+    except MisbridgeError as exc:
+        click.echo(f"Error: school {school.name}: {clean(exc)}", err=True)
+        return EXIT_FAILED
+    return result.exit_code
+
+
+def _trust(
+    cli: Any,
+    config: Any,
+    schools: list[Any],
+    since: datetime | None,
+    dry_run: bool,
+    release_held: bool,
+) -> int:
+    from misbridge.cli.render import render_trust, render_trust_school
+    from misbridge.jobs.summary import summary_path, write_summary
+    from misbridge.jobs.trust import run_trust
+
+    result = run_trust(
+        config,
+        schools=schools,
+        pm=cli.plugins,
+        on_done=lambda outcome: render_trust_school(cli, outcome),
+        since=since,
+        dry_run=dry_run,
+        release_held=release_held,
+    )
+    written: list[Path] = []
+    try:
+        written = write_summary(result, summary_path(config))
+    except OSError as exc:
+        click.echo(f"Error: cannot write the trust summary: {exc.strerror}", err=True)
+    render_trust(cli, result, written)
+    return result.exit_code

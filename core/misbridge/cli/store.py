@@ -57,6 +57,16 @@ def _share_option(func: F) -> F:
     )(func)
 
 
+def _school_option(func: F) -> F:
+    return click.option(
+        "--school",
+        "school",
+        default=None,
+        metavar="NAME",
+        help="The school (its key in misbridge.toml); needed when the store holds several.",
+    )(func)
+
+
 def _json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
 
@@ -111,17 +121,31 @@ def store_group() -> None:
 
 @store_group.command("status")
 @_store_option
+@_school_option
 @_json_option
 @click.pass_context
-def status_command(ctx: click.Context, store_url: str, as_json: bool) -> None:
-    """Records, MIS ids, the last run and the plans waiting for review."""
+def status_command(ctx: click.Context, store_url: str, school: str | None, as_json: bool) -> None:
+    """Records, MIS ids, the last run and the plans waiting for review (of one school, or
+    of every school of a trust's store)."""
     with _opened(store_url) as store:
-        status = store.status()
+        try:
+            status = store.status(school)
+        except MisbridgeError as exc:
+            raise click.ClickException(exc.message) from None
     if as_json:
         _echo_json(status)
         return
     console = _console(ctx)
     console.print(f"Store {status['store']} (schema {status['schema_revision']})")
+    if status["school"] is not None and status["school"] != "default":
+        console.print(f"School {status['school']}", highlight=False)
+    for name, records in (status.get("schools") or {}).items():
+        students = records.get("student", {})
+        console.print(
+            f"  school {name:<20} {students.get('enabled', 0):>7} students enabled "
+            f"(--school {name} for its detail)",
+            highlight=False,
+        )
     for kind, counts in status["records"].items():
         console.print(
             f"  {kind:<14} {counts['enabled']:>7} enabled {counts['disabled']:>7} disabled "
@@ -137,13 +161,14 @@ def status_command(ctx: click.Context, store_url: str, as_json: bool) -> None:
             f"Last run {last['id']} ({last['mis']}, {last['finished_at']}): {last['status']}, "
             f"{last['writes']} rows written, {last['errors']} record errors"
         )
-    guard = status["guard"]
-    console.print(
-        f"Guard: at most {guard['max_disable_share']:.0%} of a kind disabled a night, "
-        f"{guard['cumulative_share']:.0%} within {guard['cumulative_days']} days since the "
-        "last approved plan:",
-        highlight=False,
-    )
+    guard = status["guard"] or {"kinds": {}}
+    if status["guard"] is not None:
+        console.print(
+            f"Guard: at most {guard['max_disable_share']:.0%} of a kind disabled a night, "
+            f"{guard['cumulative_share']:.0%} within {guard['cumulative_days']} days since "
+            "the last approved plan:",
+            highlight=False,
+        )
     for kind, use in guard["kinds"].items():
         console.print(
             f"  {kind:<14} tonight up to {use['tonight_limit']:>5}; window used "
@@ -158,8 +183,9 @@ def status_command(ctx: click.Context, store_url: str, as_json: bool) -> None:
             highlight=False,
         )
     for waiting in status["plans_awaiting_review"]:
+        whose = "" if waiting["school"] == "default" else f" for school {waiting['school']}"
         console.print(
-            f"[yellow]A plan from {waiting['mis']} was refused by the guard and awaits "
+            f"[yellow]A plan from {waiting['mis']}{whose} was refused by the guard and awaits "
             f"review[/]: misbridge store review {waiting['hash']}",
             highlight=False,
         )
@@ -168,6 +194,7 @@ def status_command(ctx: click.Context, store_url: str, as_json: bool) -> None:
 @store_group.command("plan")
 @_EXTRACT
 @_store_option
+@_school_option
 @_share_option
 @_json_option
 @click.pass_context
@@ -175,6 +202,7 @@ def plan_command(
     ctx: click.Context,
     extract_dir: Path,
     store_url: str,
+    school: str | None,
     max_disable_share: float,
     as_json: bool,
 ) -> None:
@@ -182,7 +210,7 @@ def plan_command(
     result = _read(extract_dir)
     with _opened(store_url) as store:
         try:
-            plan = store.plan(result, max_disable_share=max_disable_share)
+            plan = store.plan(result, max_disable_share=max_disable_share, school=school)
         except MisbridgeError as exc:
             raise click.ClickException(exc.message) from None
     plan.folder = str(extract_dir)
@@ -195,6 +223,7 @@ def plan_command(
 @store_group.command("apply")
 @_EXTRACT
 @_store_option
+@_school_option
 @_share_option
 @click.option("--approve", metavar="HASH", help="Apply this refused plan (its full hash).")
 @click.option("--dry-run", is_flag=True, help="Plan and judge the guard; write nothing.")
@@ -209,6 +238,7 @@ def apply_command(
     ctx: click.Context,
     extract_dir: Path,
     store_url: str,
+    school: str | None,
     max_disable_share: float,
     approve: str | None,
     dry_run: bool,
@@ -222,7 +252,10 @@ def apply_command(
     with _opened(store_url) as store:
         try:
             plan = store.plan(
-                result, max_disable_share=max_disable_share, release_held=release_held
+                result,
+                max_disable_share=max_disable_share,
+                release_held=release_held,
+                school=school,
             )
             plan.folder = str(extract_dir)
             report = store.settle(plan, dry_run=dry_run, approve=approve)
@@ -259,18 +292,24 @@ def review_command(ctx: click.Context, plan_hash: str, store_url: str) -> None:
 
 @store_group.command("switch-mis")
 @_store_option
+@_school_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-def switch_mis_command(ctx: click.Context, store_url: str, yes: bool) -> None:
-    """The school changed MIS: forget every MIS id, match by name and UPN next time."""
-    if not yes:
-        click.confirm(
-            "Clear every MIS id? The next apply will match records by natural key "
-            "(UPN, names, dates of birth, work emails) and store the new MIS's ids",
-            abort=True,
-        )
+def switch_mis_command(ctx: click.Context, store_url: str, school: str | None, yes: bool) -> None:
+    """The school changed MIS: forget its MIS ids, match by name and UPN next time."""
     with _opened(store_url) as store:
-        cleared = store.switch_mis()
+        try:
+            name = store.school_name(school)
+        except MisbridgeError as exc:
+            raise click.ClickException(exc.message) from None
+        whose = "" if name == "default" else f" of school {name}"
+        if not yes:
+            click.confirm(
+                f"Clear every MIS id{whose}? The next apply will match records by natural "
+                "key (UPN, names, dates of birth, work emails) and store the new MIS's ids",
+                abort=True,
+            )
+        cleared = store.switch_mis(name)
     _console(ctx).print(
         f"Cleared {cleared} MIS ids. Extract from the new MIS and run "
         "'misbridge store plan' to check the matches before applying."
@@ -287,16 +326,22 @@ def switch_mis_command(ctx: click.Context, store_url: str, yes: bool) -> None:
     help="Erase personal data of records disabled more than DAYS days ago.",
 )
 @_store_option
+@click.option(
+    "--school", "school", default=None, metavar="NAME", help="Only this school (default: all)."
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-def purge_command(ctx: click.Context, older_than: int, store_url: str, yes: bool) -> None:
+def purge_command(
+    ctx: click.Context, older_than: int, store_url: str, school: str | None, yes: bool
+) -> None:
     """Retention: erase personal data of long-disabled records (an audit entry is kept)."""
+    whose = f" of school {school}" if school else ""
     if not yes:
         click.confirm(
-            f"Erase, for good, the personal data of every record disabled more than "
+            f"Erase, for good, the personal data of every record{whose} disabled more than "
             f"{older_than} days ago?",
             abort=True,
         )
     with _opened(store_url) as store:
-        erased = store.purge(older_than)
+        erased = store.purge(older_than, school=school)
     _console(ctx).print(f"Erased the personal data of {erased} records; see the audit entry.")

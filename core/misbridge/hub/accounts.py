@@ -189,12 +189,16 @@ def authenticate(engine: sa.Engine, now: datetime, token: str | None, *, via: st
     if not token:
         return ANONYMOUS
     kind = kind_of(token)
-    wanted = {"api": {"user", "agent", "integrator"}, "session": {"session"}}[via]
+    wanted = {"api": {"user", "agent", "integrator", "worker"}, "session": {"session"}}[via]
     if kind not in wanted:
         raise Unauthorized("that is not a token this hub accepts here")
     with reader(engine) as conn:
         if kind in ("user", "session"):
             return _user_for(conn, engine, now, digest(token), via)
+        if kind == "worker":
+            from misbridge.hub.workers import worker_for
+
+            return worker_for(conn, digest(token))
         if kind == "agent":
             row = conn.execute(
                 sa.select(schema.agent).where(

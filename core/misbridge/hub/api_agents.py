@@ -174,7 +174,8 @@ def _integrator(ctx: Any, who: Any, action: str) -> Integrator:
 @router.post("/runs/{request_id}/status", response_model=m.ExtractOut, tags=["run"])
 def status(request_id: str, body: m.StatusIn, ctx: Ctx, who: Caller) -> dict[str, Any]:
     integ = _integrator(ctx, who, "run.status")
-    done = extracts.progress(ctx.engine, ctx.now(), integ, request_id, body.detail)
+    lease = ctx.seconds(ctx.settings.worker_lease_seconds)
+    done = extracts.progress(ctx.engine, ctx.now(), integ, request_id, body.detail, lease)
     ctx.waiters.wake(f"request:{request_id}")
     return done
 

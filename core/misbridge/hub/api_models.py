@@ -80,6 +80,8 @@ class SchoolIn(Model):
     mis: str = Field(max_length=64)
     urn: str | None = Field(default=None, max_length=32)
     datasets: list[str] | None = Field(default=None, max_length=6)
+    runner: str = Field(default="agent", pattern="^(agent|worker)$")
+    settings: dict[str, str] | None = Field(default=None, max_length=64)
 
 
 class SchoolOut(Model):
@@ -88,6 +90,7 @@ class SchoolOut(Model):
     urn: str | None
     mis: str
     datasets: list[str]
+    runner: str = "agent"
     agent: AgentState | None = None
 
 
@@ -282,3 +285,11 @@ class HistoryRow(Model):
 
 class History(Model):
     requests: list[HistoryRow]
+
+
+class ScheduleIn(Model):
+    name: str = Field(max_length=128)
+    user: str = Field(max_length=128, description="The user the extracts are started as")
+    schools: list[str] = Field(min_length=1, max_length=10000)
+    window: str = Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$", examples=["01:00-05:00"])
+    datasets: list[str] | None = Field(default=None, max_length=6)

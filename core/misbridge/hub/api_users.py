@@ -8,6 +8,7 @@ import contextlib
 from typing import Annotated, Any
 
 import sqlalchemy as sa
+import structlog
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
@@ -25,6 +26,7 @@ __all__ = ["router"]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": m.ErrorBody} for code in (400, 401, 403, 404, 409, 410, 413)
 }
+log = structlog.get_logger()
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 SchoolId = Annotated[str, Query(max_length=64)]
 RetrievalKey = Annotated[str | None, Header(alias=HEADER_RETRIEVAL_KEY, max_length=100)]
@@ -110,6 +112,8 @@ def create_school(body: m.SchoolIn, ctx: Ctx, who: Caller) -> dict[str, Any]:
         body.mis,
         urn=body.urn,
         datasets=body.datasets or schools.DEFAULT_DATASETS,
+        runner=body.runner,
+        settings=body.settings,
     )
 
 
@@ -151,6 +155,13 @@ def start_extract(
     """Start Extract (needs ``import-data``): the school's agent is told at once."""
     request, joined = extracts.start_extract(ctx.engine, ctx.now(), who, school_id, body.datasets)
     ctx.waiters.wake(f"school:{school_id}")
+    if not joined:  # a worker-run school's task goes to the broker now (else: next sweep)
+        try:
+            ctx.dispatcher.run(
+                ctx.engine, ctx.now(), ctx.seconds(ctx.settings.worker_lease_seconds)
+            )
+        except Exception as exc:  # the request is recorded; the sweeper sends it later
+            log.warning("hub.dispatch.deferred", request=request["id"], error=type(exc).__name__)
     if joined:
         response.status_code = 200
     return {**request, "joined": joined}

@@ -72,9 +72,12 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     storage: UploadStorage | None = None,
     webhook_transport: Any = None,
+    dispatch: Callable[[str, str], None] | None = None,
 ) -> FastAPI:
-    """The hub application; its database is migrated when it is created."""
-    from misbridge.hub import api_agents, api_users, web
+    """The hub application; its database is migrated when it is created. ``dispatch``
+    replaces the Celery broker for worker-run requests (tests)."""
+    from misbridge.hub import api_agents, api_users, api_workers, web
+    from misbridge.hub.dispatch import Dispatcher
 
     settings = settings or HubSettings()
     engine = open_database(settings.database_url)
@@ -85,6 +88,7 @@ def create_app(
         signer=load_signing_key(settings.key_path),
         clock=clock,
         webhook_transport=webhook_transport,
+        dispatcher=Dispatcher(settings.broker_url, send=dispatch, prefix=settings.queue_prefix),
     )
 
     @contextlib.asynccontextmanager
@@ -111,6 +115,7 @@ def create_app(
     app.state.hub = ctx
     app.include_router(api_users.router)
     app.include_router(api_agents.router)
+    app.include_router(api_workers.router)
     app.include_router(web.router)
 
     @app.exception_handler(HubError)
@@ -149,6 +154,7 @@ async def _sweeper(ctx: HubContext) -> None:
         rounds += 1
         try:
             seen = await ctx.run(_wake_new, ctx, seen)
+            await ctx.run(_night_work, ctx)
             if rounds % 5 == 1:
                 done = await ctx.run(sweep, ctx.engine, ctx.storage, ctx.now(), ctx.settings)
                 if any(done.values()):
@@ -165,6 +171,15 @@ async def _sweeper(ctx: HubContext) -> None:
             raise
         except Exception as exc:  # the sweeper must outlive a database hiccup
             log.warning("hub.sweep_failed", error=type(exc).__name__)
+
+
+def _night_work(ctx: HubContext) -> None:
+    """Start what schedules say is due, report missed windows, send worker tasks."""
+    from misbridge.hub.schedules import run_schedules
+
+    now = ctx.now()
+    run_schedules(ctx.engine, now, ctx.settings)
+    ctx.dispatcher.run(ctx.engine, now, ctx.seconds(ctx.settings.worker_lease_seconds))
 
 
 def _wake_new(ctx: HubContext, since: datetime | None) -> datetime:

@@ -234,17 +234,48 @@ def school_group() -> None:
 @click.option("--mis", required=True, help="The school's MIS plugin (e.g. sims).")
 @click.option("--urn", default=None, help="The school's URN.")
 @click.option("--dataset", "datasets", multiple=True, help="Default datasets (repeatable).")
+@click.option(
+    "--runner",
+    type=click.Choice(["agent", "worker"]),
+    default="agent",
+    show_default=True,
+    help="Who extracts it: the school's agent, or the integrator's workers (cloud MIS).",
+)
+@click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A worker-run school's MIS setting (repeatable; never a secret).",
+)
 @_database
 def school_add(
-    name: str, mis: str, urn: str | None, datasets: tuple[str, ...], database_url: str
+    name: str,
+    mis: str,
+    urn: str | None,
+    datasets: tuple[str, ...],
+    runner: str,
+    settings: tuple[str, ...],
+    database_url: str,
 ) -> None:
     """Add a school; prints its id."""
     from misbridge.hub.schools import DEFAULT_DATASETS, create_school
 
+    pairs = dict(s.split("=", 1) for s in settings if "=" in s)
+    if len(pairs) != len(settings):
+        raise click.UsageError("each --setting is NAME=VALUE")
     engine = _engine(database_url)
     school = _run(
         lambda: create_school(
-            engine, _now(), None, name, mis, urn=urn, datasets=datasets or DEFAULT_DATASETS
+            engine,
+            _now(),
+            None,
+            name,
+            mis,
+            urn=urn,
+            datasets=datasets or DEFAULT_DATASETS,
+            runner=runner,
+            settings=pairs or None,
         )
     )
     click.echo(school["id"])
@@ -283,3 +314,6 @@ def sweep_command(database_url: str, storage: Path | None) -> None:
     engine = _engine(database_url)
     done = _run(lambda: sweep(engine, FileStorage(settings.storage_path), _now(), settings))
     click.echo(json.dumps(done))
+
+
+from misbridge.hub import commands_workers as _commands_workers  # noqa: E402, F401

@@ -28,6 +28,8 @@ class HubContext:
     clock: Callable[[], datetime] = utcnow
     waiters: Waiters = field(factory=Waiters)
     webhook_transport: Any = None
+    #: Sends worker-run requests to the broker (:class:`misbridge.hub.dispatch.Dispatcher`).
+    dispatcher: Any = None
 
     def now(self) -> datetime:
         return self.clock()

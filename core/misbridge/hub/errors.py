@@ -31,8 +31,12 @@ class HubError(MisbridgeError):
     def __init__(self, message: str, **context: Any) -> None:
         super().__init__(message, **context)
 
+    #: Context worth a machine's reading (a worker's: ask again when, the request's state).
+    EXPOSED: ClassVar[tuple[str, ...]] = ("state", "retry_after")
+
     def as_dict(self) -> dict[str, Any]:
-        return {"error": self.code, "message": self.message}
+        extra = {k: self.context[k] for k in self.EXPOSED if k in self.context}
+        return {"error": self.code, "message": self.message, **extra}
 
 
 class BadRequest(HubError):

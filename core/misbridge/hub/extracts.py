@@ -107,6 +107,7 @@ def start_extract(
                     error_count=0,
                     created_at=now,
                     updated_at=now,
+                    attempts=0,
                 )
             )
             audit(
@@ -314,7 +315,12 @@ def working(conn: sa.Connection, integ: Integrator, request_id: str) -> Any:
 
 
 def progress(
-    engine: sa.Engine, now: datetime, integ: Integrator, request_id: str, detail: str | None
+    engine: sa.Engine,
+    now: datetime,
+    integ: Integrator,
+    request_id: str,
+    detail: str | None,
+    lease: timedelta | None = None,
 ) -> dict[str, Any]:
     """A status call: the agent is still at work (and what it is doing)."""
     with writer(engine) as conn:
@@ -324,6 +330,10 @@ def progress(
             .where(R.c.id == request_id)
             .values(updated_at=now, detail=(detail or "")[:300] or None)
         )
+        if lease is not None:
+            from misbridge.hub.workers import extend_lease
+
+            extend_lease(conn, request_id, now, lease)
         return _view(conn, conn.execute(sa.select(R).where(R.c.id == request_id)).one())
 
 

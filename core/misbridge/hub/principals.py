@@ -40,6 +40,7 @@ __all__ = [
     "Integrator",
     "Principal",
     "User",
+    "Worker",
     "audit",
     "audit_now",
     "require_kind",
@@ -85,6 +86,16 @@ class Agent:
 
 
 @frozen
+class Worker:
+    """One of the integrator's Celery workers: it extracts the schools whose runner is
+    "worker" (cloud MIS), one request at a time under a lease."""
+
+    id: str
+    name: str
+    kind = "worker"
+
+
+@frozen
 class Integrator:
     token_id: str
     request_id: str
@@ -112,8 +123,8 @@ class Anonymous:
 
 
 ANONYMOUS = Anonymous()
-Principal = User | Agent | Integrator | Anonymous
-P = TypeVar("P", Agent, Integrator)
+Principal = User | Agent | Integrator | Worker | Anonymous
+P = TypeVar("P", Agent, Integrator, Worker)
 
 
 def audit(
@@ -221,5 +232,7 @@ def require_school(principal: Principal, school_id: str) -> None:
     elif isinstance(principal, (Agent, Integrator)):
         if principal.school_id != school_id:
             raise NotFound(f"no school {school_id} (or it is not yours)")
+    elif isinstance(principal, Worker):
+        return  # a worker reaches worker-run schools only (checked where it claims)
     else:
         raise NotFound(f"no school {school_id}")

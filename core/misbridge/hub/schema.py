@@ -26,10 +26,14 @@ __all__ = [
     "metadata",
     "notification",
     "run_error",
+    "schedule",
+    "schedule_run",
     "school",
+    "school_credentials",
     "upload",
     "user_school",
     "users",
+    "worker",
 ]
 
 metadata = sa.MetaData()
@@ -64,6 +68,70 @@ school = sa.Table(
     sa.Column("mis", sa.String(64), nullable=False),
     sa.Column("datasets", JSONValue, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # "agent": the school's own agent extracts; "worker": the integrator's Celery workers
+    # do (a cloud MIS whose API credentials the integrator holds, sealed to the workers).
+    sa.Column("runner", sa.String(16), nullable=False),
+    # The MIS plugin's settings for a worker-run school (no secrets: those are sealed).
+    sa.Column("settings", JSONValue, nullable=True),
+)
+
+# A worker-run school's MIS credentials, HPKE-sealed to the workers' public key (``kid``):
+# the hub cannot open them; only a worker holding the private key can.
+school_credentials = sa.Table(
+    "school_credentials",
+    metadata,
+    sa.Column("school_id", ID, sa.ForeignKey("school.id"), primary_key=True),
+    sa.Column("sealed", sa.Text, nullable=False),
+    sa.Column("kid", sa.String(16), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# The integrator's Celery workers: each holds a token (``mbw_``, kept as a digest) and
+# the workers' key pair, whose public half school credentials are sealed to.
+worker = sa.Table(
+    "worker",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("digest", DIGEST, nullable=False, unique=True),
+    sa.Column("public_key", sa.String(64), nullable=False),
+    sa.Column("kid", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime, nullable=True),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)
+
+# Nightly schedules: a window (local times, the hub's schedule_timezone) in which each of
+# the schedule's schools is started once, spread evenly; a run not ready by the window's
+# end is reported as missed.
+schedule = sa.Table(
+    "schedule",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("user_id", ID, sa.ForeignKey("hub_user.id"), nullable=False),
+    sa.Column("school_ids", JSONValue, nullable=False),
+    sa.Column("window_start", sa.String(5), nullable=False),
+    sa.Column("window_end", sa.String(5), nullable=False),
+    sa.Column("datasets", JSONValue, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("disabled_at", sa.DateTime, nullable=True),
+)
+
+# One school's slot in one night of a schedule: when it was due, the request made, and
+# how the night ended for it ("started", "ready", "missed", "failed").
+schedule_run = sa.Table(
+    "schedule_run",
+    metadata,
+    sa.Column("schedule_id", ID, sa.ForeignKey("schedule.id"), primary_key=True),
+    sa.Column("school_id", ID, primary_key=True),
+    sa.Column("night", sa.Date, primary_key=True),
+    sa.Column("due_at", sa.DateTime, nullable=False),
+    sa.Column("window_end_at", sa.DateTime, nullable=False),
+    sa.Column("request_id", ID, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
 user_school = sa.Table(
@@ -133,6 +201,11 @@ extract_request = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Column("claimed_at", sa.DateTime, nullable=True),
     sa.Column("finished_at", sa.DateTime, nullable=True),
+    # Worker-run requests: when the task was handed to the broker, how many workers took
+    # it, and until when the one working on it holds it (renewed by its status calls).
+    sa.Column("dispatched_at", sa.DateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("lease_until", sa.DateTime, nullable=True),
 )
 
 integrator_token = sa.Table(

@@ -38,6 +38,10 @@ __all__ = [
 ]
 
 DEFAULT_DATASETS = ("years", "staff", "students", "groups")
+#: The MIS whose API the integrator reaches itself (with credentials the school granted
+#: it): their schools may be run by the integrator's workers instead of an agent.
+CLOUD_MIS = frozenset({"wonde", "arbor", "bromcom"})
+RUNNERS = ("agent", "worker")
 _MIS = re.compile(r"[a-z0-9_]{1,64}")
 _SEEN_EVERY = timedelta(seconds=10)
 
@@ -62,7 +66,23 @@ def create_school(
     *,
     urn: str | None = None,
     datasets: Iterable[str] = DEFAULT_DATASETS,
+    runner: str = "agent",
+    settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """A school; ``runner`` "worker" has the integrator's workers extract it (a cloud
+    MIS only), with the MIS plugin's ``settings`` (never a secret: credentials are set
+    sealed, :func:`misbridge.hub.workers.set_credentials`)."""
+    if runner not in RUNNERS:
+        raise BadRequest(f"runner must be one of {', '.join(RUNNERS)}")
+    if runner == "worker" and mis not in CLOUD_MIS:
+        raise BadRequest(
+            f"{mis} runs at the school (an agent reads it there); workers serve the cloud "
+            f"MIS only ({', '.join(sorted(CLOUD_MIS))})"
+        )
+    if settings is not None and not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in settings.items()
+    ):
+        raise BadRequest("settings must map setting names to text values")
     if not name.strip() or len(name) > 200:
         raise BadRequest("a school needs a name (up to 200 characters)")
     if not _MIS.fullmatch(mis):
@@ -74,11 +94,25 @@ def create_school(
     with writer(engine) as conn:
         conn.execute(
             schema.school.insert().values(
-                id=school_id, name=name.strip(), urn=urn, mis=mis, datasets=chosen, created_at=now
+                id=school_id,
+                name=name.strip(),
+                urn=urn,
+                mis=mis,
+                datasets=chosen,
+                created_at=now,
+                runner=runner,
+                settings=dict(settings) if settings is not None else None,
             )
         )
         audit(conn, now, actor, "school.create", school_id=school_id, detail={"mis": mis})
-    return {"id": school_id, "name": name.strip(), "urn": urn, "mis": mis, "datasets": chosen}
+    return {
+        "id": school_id,
+        "name": name.strip(),
+        "urn": urn,
+        "mis": mis,
+        "datasets": chosen,
+        "runner": runner,
+    }
 
 
 def _agent_state(row: Any, now: datetime, hold: float, connected: set[str]) -> dict[str, Any]:
@@ -127,6 +161,7 @@ def _school_dict(row: Any, agent: dict[str, Any]) -> dict[str, Any]:
         "urn": row.urn,
         "mis": row.mis,
         "datasets": list(row.datasets),
+        "runner": row.runner,
         "agent": agent,
     }
 

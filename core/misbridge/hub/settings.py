@@ -49,6 +49,18 @@ class HubSettings:
     #: Also accept plain HTTP from these proxies (they terminated TLS; X-Forwarded-Proto).
     trusted_proxies: tuple[str, ...] = ()
     webhook_attempts: int = field(default=8, validator=_positive)
+    #: The Celery broker worker-run schools' tasks go to (redis://..., amqp://...); none:
+    #: their requests wait, and the hub says so in its log.
+    broker_url: str = ""
+    #: How long a worker holds a request without a word before another may take it over.
+    worker_lease_seconds: float = field(default=120.0, validator=_positive)
+    #: The time zone of schedules' windows ("01:00-05:00" is local school time).
+    schedule_timezone: str = "Europe/London"
+    #: The share of a window its schools' starts are spread over (the rest: to finish).
+    schedule_spread: float = field(default=0.75, validator=_positive)
+    #: The start of every queue's name (misbridge.wonde ...): integrators sharing a
+    #: broker give each hub its own.
+    queue_prefix: str = "misbridge."
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **given: object) -> HubSettings:

@@ -5,7 +5,7 @@ names its kind, so a token pasted into the wrong place is recognised and refused
 
 - ``mbu_`` an integrator user's API token;      ``mbs_`` a web session (cookie only);
 - ``mba_`` an agent's own hub token;            ``mbi_`` an Integrator Token (one request);
-- ``mbr_`` a retrieval key (one upload).
+- ``mbr_`` a retrieval key (one upload);          ``mbw_`` a Celery worker's token.
 
 Activation codes are shorter, typed by a person: 26 base32 letters (130 bits) in
 groups. The hub stores the SHA-256 of each, never the value (for random values of this
@@ -38,6 +38,7 @@ KINDS = {
     "agent": "mba_",
     "integrator": "mbi_",
     "retrieval": "mbr_",
+    "worker": "mbw_",
 }
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MAX_PASSWORD = 1024

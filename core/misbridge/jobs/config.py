@@ -20,6 +20,11 @@
     at = "02:30"
     randomised_delay_minutes = 30
 
+    [run]                                 # a trust: its schools run at once, bounded
+    concurrency = 4                       # schools at once, in all
+    per_host = 2                          # schools at once against one MIS host
+    processes = 0                         # worker processes (0: one per core)
+
     [[school]]
     name = "oakfield"                     # the school's key: checkpoints, store, reports
     mis = "wonde"
@@ -50,12 +55,20 @@ from misbridge.normalise.settings import DEFAULT_GENDERS, UsernamePolicy
 from misbridge.settings import suggest, unknown_name
 from misbridge.store.guard import GuardPolicy
 
-__all__ = ["CONFIG_NAME", "Config", "Schedule", "SchoolConfig", "load_config", "parse_config"]
+__all__ = [
+    "CONFIG_NAME",
+    "Config",
+    "RunSettings",
+    "Schedule",
+    "SchoolConfig",
+    "load_config",
+    "parse_config",
+]
 
 CONFIG_NAME = "misbridge.toml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _PROFILES = ("roster", "account-sync")
-_TOP = {"store", "out", "profile", "guard", "normalise", "schedule", "school"}
+_TOP = {"store", "out", "profile", "guard", "normalise", "schedule", "run", "school"}
 _SCHOOL = {
     "name",
     "mis",
@@ -71,6 +84,21 @@ _SCHOOL = {
 _GUARD = {"max_disable_share", "max_blank_share", "cumulative_share", "cumulative_days"}
 _NORMALISE = {"username_policy", "genders"}
 _SCHEDULE = {"at", "randomised_delay_minutes"}
+_RUN = {"concurrency", "per_host", "processes", "summary"}
+
+
+@frozen
+class RunSettings:
+    """How a trust's schools share one ``misbridge run``: at most ``concurrency`` schools
+    at once, at most ``per_host`` of them against one MIS host (a vendor's API, or this
+    machine for an on-site MIS), spread over ``processes`` worker processes (0: one per
+    core, never more than there are schools). ``summary``: the trust summary's file
+    (default ``trust-summary.json`` in ``out``, or in the misbridge home)."""
+
+    concurrency: int = 4
+    per_host: int = 2
+    processes: int = 0
+    summary: Path | None = None
 
 
 @frozen
@@ -110,6 +138,9 @@ class Config:
     schools: tuple[SchoolConfig, ...]
     schedule: Schedule = field(factory=Schedule)
     path: Path | None = None
+    run: RunSettings = field(factory=RunSettings)
+    #: The top-level ``out`` folder (each school's is ``out/NAME``), if any.
+    out: Path | None = None
 
     def school(self, name: str | None = None) -> SchoolConfig:
         """The school called ``name`` (or the only one)."""
@@ -193,6 +224,28 @@ def _schedule(table: Mapping[str, Any], where: str) -> Schedule:
             f"{where}: randomised_delay_minutes must be a whole number from 0 to 240"
         )
     return Schedule(at=moment, randomised_delay_minutes=delay)
+
+
+def _bounded(
+    table: Mapping[str, Any], key: str, default: int, low: int, high: int, where: str
+) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigurationError(
+            f"{where}: {key} must be a whole number from {low} to {high}, not {value!r}"
+        )
+    return value
+
+
+def _run_settings(table: Mapping[str, Any], base: Path, where: str) -> RunSettings:
+    _check_keys(table, _RUN, where, "run setting")
+    summary = table.get("summary")
+    return RunSettings(
+        concurrency=_bounded(table, "concurrency", 4, 1, 256, where),
+        per_host=_bounded(table, "per_host", 2, 1, 256, where),
+        processes=_bounded(table, "processes", 0, 0, 64, where),
+        summary=_path(summary, base, where, "summary") if summary is not None else None,
+    )
 
 
 def _datasets(table: Mapping[str, Any], where: str) -> tuple[Dataset, ...] | None:
@@ -302,7 +355,9 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
     if duplicates:
         raise ConfigurationError(f"{origin}: two schools are called {', '.join(duplicates)}")
     schedule = _schedule(_table(data, "schedule", origin), f"{origin} [schedule]")
-    return Config(schools=parsed, schedule=schedule, path=path)
+    run = _run_settings(_table(data, "run", origin), base, f"{origin} [run]")
+    out = _path(defaults["out"], base, origin, "out") if defaults["out"] is not None else None
+    return Config(schools=parsed, schedule=schedule, path=path, run=run, out=out)
 
 
 def _table(data: Mapping[str, Any], key: str, origin: str) -> Mapping[str, Any]:

@@ -113,6 +113,7 @@ async def run_async(
     on_record: ProgressCallback | None = None,
     on_total: ProgressCallback | None = None,
     lock_folder: Path | None = None,
+    claim: bool = True,
     **options: Any,
 ) -> RunResult:
     """Run one school (see the module docstring).
@@ -124,6 +125,8 @@ async def run_async(
     :param dry_run: plan and judge the guard, apply nothing.
     :param approve: the hash of a refused plan to apply (the guard's own message says).
     :param release_held: disable the records absent from an unverified read too.
+    :param claim: a school new to a one-school store from before r0004 takes over what it
+        held (its first named run); a trust run lets only its first school of a store claim.
     :raises RunLocked: another run of this school is under way.
     :raises ConfigurationError: a setting, the output folder or the store URL is wrong.
     :raises StoreError: the store cannot be opened (the reason is given).
@@ -152,6 +155,7 @@ async def run_async(
             transport=transport,
             on_record=on_record,
             on_total=on_total,
+            claim=claim,
         )
 
 
@@ -167,6 +171,7 @@ async def _run(
     transport: object | None,
     on_record: ProgressCallback | None,
     on_total: ProgressCallback | None,
+    claim: bool = True,
 ) -> RunResult:
     from misbridge.output import JsonlSink, write_extract_files
 
@@ -181,14 +186,23 @@ async def _run(
         where=where,
     )
     out = _check_out(school.out) if school.out is not None else None
-    store = _open_store(school.store) if school.store else None
+    # Store work blocks (SQL, the apply's transaction): it runs on a thread, so that the
+    # other schools of a trust run go on reading meanwhile.
+    store = await asyncio.to_thread(_open_store, school.store) if school.store else None
     remember_places(school.store, out)
     try:
         wanted = _datasets(info, school)
         lacks = info.lacking(context.settings)
         if store is not None:
-            checkpoints = store.checkpoints(info.name, school.name)
-            builder = store.planner(info.name, lacks=lacks, datasets=wanted)
+            checkpoints = await asyncio.to_thread(store.checkpoints, info.name, school.name)
+            builder = await asyncio.to_thread(
+                store.planner,
+                info.name,
+                lacks=lacks,
+                datasets=wanted,
+                school=school.name,
+                claim=claim,
+            )
         else:
             checkpoints = FileCheckpoints(info.name, school.name).load()
             builder = None
@@ -222,7 +236,9 @@ async def _run(
         result = RunResult(school.name, info.name, extract, out=out, files=list(written))
         result.errors = list(extract.errors)
         if store is not None and builder is not None:
-            _sync(store, builder, result, school, dry_run, approve, release_held)
+            await asyncio.to_thread(
+                _sync, store, builder, result, school, dry_run, approve, release_held
+            )
     finally:
         if store is not None:
             store.close()

@@ -23,6 +23,7 @@ from misbridge.store.plan import Plan, Update
 __all__ = [
     "apply_plan",
     "check_base",
+    "claim_legacy",
     "record_ledger",
     "record_run",
     "save_checkpoints",
@@ -32,35 +33,100 @@ __all__ = [
 _REF_COLUMNS = ("group_id", "person_id", "student_id")
 
 
-def check_base(conn: sa.Connection, plan: Plan, *, claim: bool) -> None:
-    """Refuse a plan made against another store or an older state of this one.
+#: Every table whose rows carry a school key (``checkpoint`` is moved on its own).
+_SCHOOL_TABLES = (
+    *(k.table for k in KINDS),
+    schema.account,
+    schema.mis_id,
+    schema.run,
+    schema.plan,
+    schema.guard_ledger,
+    schema.audit,
+)
 
-    With ``claim`` the revision is moved on in the same statement, which also takes the
-    write lock, so two concurrent applies of plans from one state cannot both succeed.
+
+def check_base(conn: sa.Connection, plan: Plan, *, claim: bool, now: datetime) -> None:
+    """Refuse a plan made against another store or an older state of its school.
+
+    With ``claim`` the school's revision is moved on in the same statement, which also
+    takes the write lock on the school's row, so two concurrent applies of plans from one
+    state cannot both succeed, while two schools' applies never wait for each other (on
+    PostgreSQL; SQLite has one writer at a time anyway). A plan that claims the legacy
+    school moves its rows to the plan's school first.
     """
-    state = conn.execute(sa.select(schema.store_state)).one()
-    if state.store_id != plan.store_id:
+    store_id = conn.execute(sa.select(schema.store_state.c.store_id)).scalar_one()
+    if store_id != plan.store_id:
         raise StoreError("this plan was made for another store; make the plan again here")
+    source = plan.claims or plan.school
+    table = schema.school
+    current = conn.execute(
+        sa.select(table.c.revision, table.c.legacy).where(table.c.name == source)
+    ).first()
+    revision = int(current.revision) if current is not None else 0
     stale = StoreError(
-        f"the store changed since this plan was made (revision {plan.base_revision}, now "
-        f"{state.revision}): nothing was applied; make the plan again"
+        f"the store changed since this plan was made (school {plan.school}: revision "
+        f"{plan.base_revision}, now {revision}): nothing was applied; make the plan again"
     )
-    if state.revision != plan.base_revision:
+    if revision != plan.base_revision:
         raise stale
-    if claim:
-        table = schema.store_state
-        moved = conn.execute(
-            table.update()
-            .where(table.c.singleton == 1, table.c.revision == plan.base_revision)
-            .values(revision=table.c.revision + 1)
+    if plan.claims is not None and (current is None or not current.legacy):
+        raise StoreError(
+            f"the records this plan claims (school key {plan.claims!r}) were claimed by "
+            "another school meanwhile: nothing was applied; make the plan again"
         )
-        if moved.rowcount != 1:
-            raise stale
+    if not claim:
+        return
+    if current is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    table.insert().values(
+                        name=plan.school, revision=1, created_at=now, legacy=False
+                    )
+                )
+        except sa.exc.IntegrityError:
+            raise stale from None
+        return
+    moved = conn.execute(
+        table.update()
+        .where(table.c.name == source, table.c.revision == plan.base_revision)
+        .values(revision=table.c.revision + 1, name=plan.school, legacy=False)
+    )
+    if moved.rowcount != 1:
+        raise stale
+    if plan.claims is not None:
+        claim_legacy(conn, plan.claims, plan.school)
+
+
+def claim_legacy(conn: sa.Connection, legacy: str, school: str) -> None:
+    """File every row of the legacy school under ``school`` (in the caller's transaction)."""
+    for table in _SCHOOL_TABLES:
+        conn.execute(table.update().where(table.c.school == legacy).values(school=school))
+    marks = schema.checkpoint
+    taken = {
+        (row.mis, row.dataset)
+        for row in conn.execute(
+            sa.select(marks.c.mis, marks.c.dataset).where(marks.c.school == school)
+        )
+    }
+    for row in conn.execute(
+        sa.select(marks.c.mis, marks.c.dataset).where(marks.c.school == legacy)
+    ).all():
+        if (row.mis, row.dataset) not in taken:
+            conn.execute(
+                marks.update()
+                .where(
+                    marks.c.school == legacy,
+                    marks.c.mis == row.mis,
+                    marks.c.dataset == row.dataset,
+                )
+                .values(school=school)
+            )
 
 
 def apply_plan(conn: sa.Connection, plan: Plan, now: datetime) -> int:
     """Write ``plan``; return the number of roster rows written."""
-    check_base(conn, plan, claim=not plan.empty)
+    check_base(conn, plan, claim=not plan.empty or plan.claims is not None, now=now)
     if plan.empty:
         return 0
     refs: dict[str, str] = {}
@@ -104,6 +170,7 @@ def _creates(conn: sa.Connection, plan: Plan, refs: dict[str, str], now: datetim
                 row["data"] = plan.blobs[row["sha256"]]
             row.update(
                 id=rid,
+                school=plan.school,
                 enabled=c.enabled,
                 created_at=now,
                 changed_at=now,
@@ -115,6 +182,7 @@ def _creates(conn: sa.Connection, plan: Plan, refs: dict[str, str], now: datetim
                 accounts.append(
                     {
                         "person_id": rid,
+                        "school": plan.school,
                         "person_kind": c.kind,
                         "username": c.account["username"],
                         "contact_preference": c.account["contact_preference"],
@@ -122,9 +190,9 @@ def _creates(conn: sa.Connection, plan: Plan, refs: dict[str, str], now: datetim
                     }
                 )
             if c.entity is not None and c.mis_id is not None:
-                ids.append(_mis_id(c.entity, plan.mis, c.mis_id, rid, now))
+                ids.append(_mis_id(plan.school, c.entity, plan.mis, c.mis_id, rid, now))
         for link in dplan.links:
-            ids.append(_mis_id(link.entity, plan.mis, link.mis_id, link.id, now))
+            ids.append(_mis_id(plan.school, link.entity, plan.mis, link.mis_id, link.id, now))
     writes = 0
     for kind in KINDS:  # people and groups before what points at them
         writes += _run(conn, kind.table.insert(), by_kind.get(kind.name, []))
@@ -133,8 +201,17 @@ def _creates(conn: sa.Connection, plan: Plan, refs: dict[str, str], now: datetim
     return writes
 
 
-def _mis_id(entity: str, mis: str, mis_id: str, rid: str, now: datetime) -> dict[str, Any]:
-    return {"entity": entity, "mis": mis, "mis_id": mis_id, "internal_id": rid, "created_at": now}
+def _mis_id(
+    school: str, entity: str, mis: str, mis_id: str, rid: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "school": school,
+        "entity": entity,
+        "mis": mis,
+        "mis_id": mis_id,
+        "internal_id": rid,
+        "created_at": now,
+    }
 
 
 def _usernames(conn: sa.Connection, plan: Plan) -> int:
@@ -217,6 +294,7 @@ def save_plan(conn: sa.Connection, plan: Plan, status: str, now: datetime) -> No
     conn.execute(
         table.insert().values(
             hash=plan.hash,
+            school=plan.school,
             created_at=now,
             mis=plan.mis,
             status=status,
@@ -240,6 +318,7 @@ def record_run(
     run_id: int = conn.execute(
         schema.run.insert()
         .values(
+            school=plan.school,
             started_at=started,
             finished_at=finished,
             mis=plan.mis,
@@ -289,6 +368,7 @@ def record_ledger(conn: sa.Connection, plan: Plan, *, approved: bool, now: datet
     active = _active_before(conn, plan, kinds, disabled, reenabled)
     rows = [
         {
+            "school": plan.school,
             "applied_at": now,
             "as_of": plan.as_of,
             "plan_hash": plan.hash,
@@ -322,7 +402,11 @@ def _active_before(
         now_active = conn.execute(
             sa.select(sa.func.count())
             .select_from(table)
-            .where(table.c.enabled.is_(True), table.c.purged_at.is_(None))
+            .where(
+                table.c.school == plan.school,
+                table.c.enabled.is_(True),
+                table.c.purged_at.is_(None),
+            )
         ).scalar_one()
         found[kind] = (
             int(now_active) + disabled.get(kind, 0) - reenabled.get(kind, 0) - created.get(kind, 0)

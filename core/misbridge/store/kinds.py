@@ -79,7 +79,17 @@ def fold_accents(text: object) -> str | None:
 
 _SCALARS = frozenset({str, bool, int, float, type(None), date})
 _LIFECYCLE = frozenset(
-    {"id", "enabled", "created_at", "changed_at", "disabled_at", "purged_at", "digest", "ident"}
+    {
+        "id",
+        "school",
+        "enabled",
+        "created_at",
+        "changed_at",
+        "disabled_at",
+        "purged_at",
+        "digest",
+        "ident",
+    }
 )
 #: Joins the parts of a dependent record's identity (a control character no MIS sends).
 IDENT_SEP = "\x1f"

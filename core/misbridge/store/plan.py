@@ -302,6 +302,9 @@ class Plan:
     #: Photo bytes by SHA-256: applied with the plan, never part of its JSON.
     blobs: dict[str, bytes] = field(factory=dict, repr=False)
     school: str = "default"
+    #: The legacy school (a one-school store's rows from before r0004) this plan claims:
+    #: applying it moves those rows to ``school`` first (see docs/store.md).
+    claims: str | None = None
     #: Where each dataset's next incremental read starts: kept with the apply, only.
     checkpoints: dict[Dataset, Checkpoint] = field(factory=dict)
     #: The extract folder this plan was made from, when there is one (for messages).
@@ -313,14 +316,19 @@ class Plan:
     def body(self) -> str:
         """The canonical JSON the hash is computed from (computed once)."""
         if self._body is None:
-            self._body = canonical_json(
-                {
-                    "mis": self.mis,
-                    "store_id": self.store_id,
-                    "base_revision": self.base_revision,
-                    "datasets": {d.value: p.content() for d, p in sorted(self.datasets.items())},
-                }
-            )
+            content: dict[str, Any] = {
+                "mis": self.mis,
+                "store_id": self.store_id,
+                "base_revision": self.base_revision,
+                "datasets": {d.value: p.content() for d, p in sorted(self.datasets.items())},
+            }
+            # A one-school store's plans keep the hashes they had before schools existed;
+            # any other school's plan is bound to its school (and to what it claims).
+            if self.school != "default":
+                content["school"] = self.school
+            if self.claims is not None:
+                content["claims"] = self.claims
+            self._body = canonical_json(content)
         return self._body
 
     @property
@@ -366,7 +374,8 @@ class Plan:
 
     def render(self, console: Console, *, detail: int = 20) -> None:
         """Counts per dataset, the guard's verdict, then up to ``detail`` rows per list."""
-        table = Table(title=f"Sync plan {self.hash[:12]} ({self.mis})")
+        where = f"{self.mis}, school {self.school}" if self.school != "default" else self.mis
+        table = Table(title=f"Sync plan {self.hash[:12]} ({where})")
         columns = ("extracted", "created", "updated", "disabled", "re_enabled")
         extra = (
             "memberships_started",
@@ -388,6 +397,13 @@ class Plan:
                 *(str(counts[c]) for c in (*columns, *extra)),
             )
         console.print(table)
+        if self.claims is not None:
+            console.print(
+                f"This plan claims the records the store held before it was shared by "
+                f"schools (key {self.claims!r}): applying it files them under {self.school!r}.",
+                markup=False,
+                highlight=False,
+            )
         if self.empty:
             console.print("Nothing to change: the store already matches this extract.")
         for _, dplan in self._in_order():
@@ -399,16 +415,18 @@ def approve_command(
     plan: Plan | None, plan_hash: str | None = None, folder: str | None = None
 ) -> str:
     """The command that applies exactly this refused plan, with its extract folder."""
-    where = folder or (plan.folder if plan is not None else None)
-    digest = plan_hash or (plan.hash if plan is not None else "")
-    if where is None:
-        return (
-            f"misbridge store apply EXTRACT_FOLDER --approve {digest} (the folder the extract "
-            "was written to with --out)"
-        )
     import shlex
 
-    return f"misbridge store apply {shlex.quote(where)} --approve {digest}"
+    where = folder or (plan.folder if plan is not None else None)
+    digest = plan_hash or (plan.hash if plan is not None else "")
+    named = plan is not None and plan.school != "default"
+    school = f" --school {shlex.quote(plan.school)}" if named and plan is not None else ""
+    if where is None:
+        return (
+            f"misbridge store apply EXTRACT_FOLDER{school} --approve {digest} (the folder the "
+            "extract was written to with --out)"
+        )
+    return f"misbridge store apply {shlex.quote(where)}{school} --approve {digest}"
 
 
 def render_guard(

@@ -125,7 +125,8 @@ class PlanBuilder:
         deletions: Mapping[Dataset, Iterable[Deletion]] | None = None,
         policy: GuardPolicy | None = None,
         release_held: bool = False,
-        school: str = "default",
+        school: str | None = None,
+        claims: str | None = None,
         checkpoints: Mapping[Dataset, Checkpoint] | None = None,
         present: Iterable[Dataset] = (),
     ) -> Plan:
@@ -148,7 +149,8 @@ class PlanBuilder:
             as_of=self.as_of,
             max_disable_share=policy.max_disable_share,
             extract_errors=list(errors),
-            school=school,
+            school=school or self.state.school,
+            claims=claims if claims is not None else self.state.claims,
             checkpoints=dict(checkpoints or {}),
         )
         wanted = set(present) | {d for d in deleted if deleted[d]}

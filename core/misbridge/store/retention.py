@@ -29,12 +29,16 @@ def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
         yield ids[start : start + _CHUNK]
 
 
-def _expired(conn: sa.Connection, table: sa.Table, cutoff: datetime) -> list[str]:
+def _expired(
+    conn: sa.Connection, table: sa.Table, cutoff: datetime, schools: Sequence[str] | None
+) -> list[str]:
     query = sa.select(table.c.id).where(
         table.c.enabled.is_(False),
         table.c.purged_at.is_(None),
         table.c.disabled_at <= cutoff,
     )
+    if schools is not None:
+        query = query.where(table.c.school.in_(schools))
     return [row[0] for row in conn.execute(query)]
 
 
@@ -55,22 +59,32 @@ def _owned(conn: sa.Connection, table: sa.Table, column: str, owners: Sequence[s
     return found
 
 
-def purge(conn: sa.Connection, older_than_days: int, now: datetime) -> dict[str, Any]:
-    """Erase, in the caller's transaction; return the audit detail."""
+def purge(
+    conn: sa.Connection,
+    older_than_days: int,
+    now: datetime,
+    *,
+    schools: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Erase, in the caller's transaction, the expired records of ``schools`` (None:
+    every school); return the audit detail, with ``by_school``: how many records of each
+    school were erased."""
     if isinstance(older_than_days, bool) or not isinstance(older_than_days, int):
         raise ConfigurationError("older_than_days must be a whole number of days")
     if older_than_days < 0:
         raise ConfigurationError(f"older_than_days must be 0 or more, not {older_than_days}")
     cutoff = now - timedelta(days=older_than_days)
-    people = {k: _expired(conn, KINDS_BY_NAME[k].table, cutoff) for k in ("student", "staff")}
+    people = {
+        k: _expired(conn, KINDS_BY_NAME[k].table, cutoff, schools) for k in ("student", "staff")
+    }
     persons = [*people["student"], *people["staff"]]
-    photos = set(_expired(conn, schema.photo, cutoff)) | _owned(
+    photos = set(_expired(conn, schema.photo, cutoff, schools)) | _owned(
         conn, schema.photo, "person_id", persons
     )
-    results = set(_expired(conn, schema.exam_result, cutoff)) | _owned(
+    results = set(_expired(conn, schema.exam_result, cutoff, schools)) | _owned(
         conn, schema.exam_result, "student_id", people["student"]
     )
-    grades = set(_expired(conn, schema.assessment, cutoff)) | _owned(
+    grades = set(_expired(conn, schema.assessment, cutoff, schools)) | _owned(
         conn, schema.assessment, "student_id", people["student"]
     )
     erased = {
@@ -79,7 +93,13 @@ def purge(conn: sa.Connection, older_than_days: int, now: datetime) -> dict[str,
         "exam_result": sorted(results),
         "assessment": sorted(grades),
     }
+    by_school: dict[str, int] = {}
     for kind_name, ids in erased.items():
+        table = KINDS_BY_NAME[kind_name].table
+        for chunk in _chunks(ids):
+            query = sa.select(table.c.school, sa.func.count()).where(table.c.id.in_(chunk))
+            for name, n in conn.execute(query.group_by(table.c.school)):
+                by_school[name] = by_school.get(name, 0) + int(n)
         _erase(conn, kind_name, ids, now)
     for chunk in _chunks(persons):
         conn.execute(
@@ -88,31 +108,39 @@ def purge(conn: sa.Connection, older_than_days: int, now: datetime) -> dict[str,
             .values(username=None, contact_preference=None)
         )
         conn.execute(schema.mis_id.delete().where(schema.mis_id.c.internal_id.in_(chunk)))
-    plans = _clear_plans(conn, cutoff, set(persons))
+    plans = _clear_plans(conn, cutoff, set(persons), schools)
     old_runs = sa.select(schema.run.c.id).where(schema.run.c.finished_at <= cutoff)
+    if schools is not None:
+        old_runs = old_runs.where(schema.run.c.school.in_(schools))
     errors = conn.execute(schema.run_error.delete().where(schema.run_error.c.run_id.in_(old_runs)))
     return {
         "older_than_days": older_than_days,
         "cutoff": cutoff.isoformat(),
         "purged": {k: len(v) for k, v in erased.items()},
+        "by_school": dict(sorted(by_school.items())),
         "ids": {k: v for k, v in erased.items() if v},
         "plan_bodies_cleared": plans,
         "run_errors_deleted": errors.rowcount,
     }
 
 
-def _clear_plans(conn: sa.Connection, cutoff: datetime, persons: set[str]) -> int:
+def _clear_plans(
+    conn: sa.Connection, cutoff: datetime, persons: set[str], schools: Sequence[str] | None
+) -> int:
     """Clear plan bodies older than the period, or naming a person just purged."""
     table = schema.plan
+    mine = table.c.school.in_(schools) if schools is not None else sa.true()
     doomed = [
         h
         for (h,) in conn.execute(
-            sa.select(table.c.hash).where(table.c.body.is_not(None), table.c.created_at <= cutoff)
+            sa.select(table.c.hash).where(
+                table.c.body.is_not(None), table.c.created_at <= cutoff, mine
+            )
         )
     ]
     if persons:
         recent = sa.select(table.c.hash, table.c.body).where(
-            table.c.body.is_not(None), table.c.created_at > cutoff
+            table.c.body.is_not(None), table.c.created_at > cutoff, mine
         )
         doomed += [h for h, body in conn.execute(recent) if _mentions(body, persons)]
     for chunk in _chunks(doomed):

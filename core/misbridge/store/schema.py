@@ -33,6 +33,7 @@ __all__ = [
     "roster_group",
     "run",
     "run_error",
+    "school",
     "staff",
     "store_state",
     "student",
@@ -51,12 +52,19 @@ NAME = sa.Text()  # unbounded: a long MIS value must never fail an apply
 SHORT = sa.Text()
 
 
+def _school_column(*, nullable: bool = False) -> sa.Column[str]:
+    """The school a row belongs to: a trust's schools share one store (since r0004)."""
+    return sa.Column("school", SHORT, nullable=nullable)
+
+
 def _entity(name: str, *columns: sa.Column[object]) -> sa.Table:
-    """A roster table: the internal id, lifecycle columns, then the model's fields."""
+    """A roster table: the internal id, its school, lifecycle columns, then the model's
+    fields."""
     return sa.Table(
         name,
         metadata,
         sa.Column("id", ID, primary_key=True),
+        sa.Column("school", SHORT, nullable=False, index=True),
         sa.Column("enabled", sa.Boolean, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("changed_at", sa.DateTime, nullable=False),
@@ -189,16 +197,19 @@ ENTITY_TABLES: tuple[sa.Table, ...] = (
     assessment,
 )
 
-# One login per person. The username is unique across every account, students and
-# staff alike; the contact preference is written once, when the account is created.
+# One login per person. The username is unique across every account of a school,
+# students and staff alike; the contact preference is written once, when the account is
+# created.
 account = sa.Table(
     "account",
     metadata,
     sa.Column("person_id", ID, primary_key=True),
+    _school_column(),
     sa.Column("person_kind", sa.String(16), nullable=False),
-    sa.Column("username", NAME, nullable=True, unique=True),
+    sa.Column("username", NAME, nullable=True),
     sa.Column("contact_preference", sa.String(16), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("school", "username", name="uq_account_school_username"),
 )
 
 # "entity" is the id space: student, staff, academic_year, year_group, or
@@ -206,6 +217,7 @@ account = sa.Table(
 mis_id = sa.Table(
     "mis_id",
     metadata,
+    sa.Column("school", SHORT, primary_key=True),
     sa.Column("entity", sa.String(32), primary_key=True),
     sa.Column("mis", SHORT, primary_key=True),
     sa.Column("mis_id", NAME, primary_key=True),
@@ -214,20 +226,32 @@ mis_id = sa.Table(
     sa.UniqueConstraint("internal_id", "mis", name="uq_mis_id_internal_mis"),
 )
 
-# One row: which store this is and how many times its roster changed. A plan records
-# the revision it was computed against and is applied only if it still holds.
+# One row: which store this is.
 store_state = sa.Table(
     "store_state",
     metadata,
     sa.Column("singleton", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("store_id", ID, nullable=False),
+)
+
+# One row per school: how many times its roster changed. A plan records the revision it
+# was computed against and is applied only if it still holds, so two schools' syncs never
+# wait for each other. ``legacy`` marks what a one-school store held before r0004 (under
+# the key "default"): the first named run may claim it (see docs/store.md).
+school = sa.Table(
+    "school",
+    metadata,
+    sa.Column("name", SHORT, primary_key=True),
     sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("legacy", sa.Boolean, nullable=False),
 )
 
 run = sa.Table(
     "run",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("school", SHORT, nullable=False, index=True),
     sa.Column("started_at", sa.DateTime, nullable=False),
     sa.Column("finished_at", sa.DateTime, nullable=False),
     sa.Column("mis", SHORT, nullable=False),
@@ -261,6 +285,7 @@ plan = sa.Table(
     "plan",
     metadata,
     sa.Column("hash", SHORT, primary_key=True),
+    sa.Column("school", SHORT, nullable=False, index=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("mis", SHORT, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -290,6 +315,7 @@ guard_ledger = sa.Table(
     "guard_ledger",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("school", SHORT, nullable=False, index=True),
     sa.Column("applied_at", sa.DateTime, nullable=False),
     sa.Column("as_of", sa.Date, nullable=False),
     sa.Column("plan_hash", SHORT, nullable=False),
@@ -305,6 +331,7 @@ audit = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime, nullable=False),
+    _school_column(nullable=True),  # None: the whole store (a purge of every school)
     sa.Column("action", sa.String(32), nullable=False),
     sa.Column("detail", JSONValue, nullable=False),
 )

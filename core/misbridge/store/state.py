@@ -31,6 +31,7 @@ __all__ = [
     "StoreState",
     "load_checkpoints",
     "load_state",
+    "school_revision",
     "username_owners",
 ]
 
@@ -99,7 +100,7 @@ class LedgerEntry:
 @define
 class StoreState:
     store_id: str
-    revision: int
+    revision: int  # the school's revision (its own roster's changes)
     mis: str
     kinds: dict[str, KindState]
     #: Every account's username, by person id.
@@ -108,6 +109,16 @@ class StoreState:
     linked: set[str]
     #: Applied plans' disables, oldest first, as far back as a guard window can reach.
     ledger: list[LedgerEntry] = field(factory=list)
+    #: The school the plan is for.
+    school: str = "default"
+    #: The legacy school (what a one-school store held before r0004) this plan claims:
+    #: its rows were read, and applying the plan moves them to ``school``.
+    claims: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The school key whose rows this state holds."""
+        return self.claims or self.school
 
     @property
     def last_approval(self) -> LedgerEntry | None:
@@ -127,15 +138,16 @@ class StoreState:
         return None
 
 
-def _raw(conn: sa.Connection, sql: str) -> Sequence[Any]:
+def _raw(conn: sa.Connection, sql: str, school: str) -> Sequence[Any]:
     # The one hot read (tens of thousands of rows a night) goes straight to the driver:
     # SQLAlchemy's per-row processing would triple its cost. Table and column names
     # come from our own schema, never from input; every value read is text except the
     # two flags, which bool() makes alike on both backends.
     driver_error = conn.dialect.loaded_dbapi.Error
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(sql.replace(":school", marker), (school,))
         return cursor.fetchall()
     except driver_error as exc:  # as SQLAlchemy would have wrapped it
         raise sa.exc.DBAPIError.instance(sql, None, exc, driver_error) from exc
@@ -147,24 +159,42 @@ def _kind_of_entity(entity: str) -> str:
     return "group" if entity.startswith("group.") else entity
 
 
-def load_state(conn: sa.Connection, mis: str, kinds: Iterable[Kind] = KINDS) -> StoreState:
-    state_row = conn.execute(sa.select(schema.store_state)).one()
+def school_revision(conn: sa.Connection, school: str) -> int:
+    """The school's revision (0 for a school the store has never applied anything for)."""
+    table = schema.school
+    found = conn.execute(sa.select(table.c.revision).where(table.c.name == school)).scalar()
+    return int(found or 0)
+
+
+def load_state(
+    conn: sa.Connection,
+    mis: str,
+    kinds: Iterable[Kind] = KINDS,
+    *,
+    school: str = "default",
+    claims: str | None = None,
+) -> StoreState:
+    """The roster of ``school`` (of ``claims``, the legacy school it claims, if given)."""
+    store_id = conn.execute(sa.select(schema.store_state.c.store_id)).scalar_one()
+    source = claims or school
     loaded: dict[str, KindState] = {}
     for kind in kinds:
         ks = loaded[kind.name] = KindState(kind, conn)
         ident = "ident" if kind.key_columns else "NULL"
         sql = (
             f"SELECT id, enabled, purged_at IS NOT NULL, digest, {ident} "  # noqa: S608
-            f"FROM {kind.table.name}"
+            f"FROM {kind.table.name} WHERE school = :school"
         )
         rows, by_key = ks.rows, ks.by_key
-        for rid, enabled, purged, digest, key in _raw(conn, sql):
+        for rid, enabled, purged, digest, key in _raw(conn, sql, source):
             rows[rid] = Row(rid, bool(enabled), bool(purged), digest, key)
             if key is not None and not purged:
                 by_key.setdefault(key, rid)
     linked: set[str] = set()
     ids = schema.mis_id
-    query = sa.select(ids.c.entity, ids.c.mis_id, ids.c.internal_id).where(ids.c.mis == mis)
+    query = sa.select(ids.c.entity, ids.c.mis_id, ids.c.internal_id).where(
+        ids.c.mis == mis, ids.c.school == source
+    )
     for entity, mis_id, internal_id in conn.execute(query):
         linked.add(internal_id)
         owner = loaded.get(_kind_of_entity(entity))
@@ -174,27 +204,31 @@ def load_state(conn: sa.Connection, mis: str, kinds: Iterable[Kind] = KINDS) -> 
                 owner.rows[internal_id].mis_id = mis_id
     accounts = schema.account
     named = sa.select(accounts.c.person_id, accounts.c.username).where(
-        accounts.c.username.is_not(None)
+        accounts.c.username.is_not(None), accounts.c.school == source
     )
     usernames: dict[str, str] = {row.person_id: row.username for row in conn.execute(named)}
     return StoreState(
-        store_id=state_row.store_id,
-        revision=state_row.revision,
+        store_id=store_id,
+        revision=school_revision(conn, source),
         mis=mis,
         kinds=loaded,
         usernames=usernames,
         linked=linked,
-        ledger=_ledger(conn),
+        ledger=_ledger(conn, source),
+        school=school,
+        claims=claims,
     )
 
 
-def _ledger(conn: sa.Connection) -> list[LedgerEntry]:
+def _ledger(conn: sa.Connection, school: str) -> list[LedgerEntry]:
     table = schema.guard_ledger
     # Everything after the last approval matters, and nothing older than a year does.
     last = conn.execute(
-        sa.select(sa.func.max(table.c.id)).where(table.c.approved.is_(True))
+        sa.select(sa.func.max(table.c.id)).where(
+            table.c.approved.is_(True), table.c.school == school
+        )
     ).scalar()
-    query = sa.select(table).order_by(table.c.id)
+    query = sa.select(table).where(table.c.school == school).order_by(table.c.id)
     if last is not None:
         query = query.where(table.c.id >= last)
     return [

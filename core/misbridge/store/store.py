@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 
-from misbridge.errors import GuardRefused, StoreError
+from misbridge.errors import ConfigurationError, GuardRefused, StoreError
 from misbridge.model import Dataset
 from misbridge.reads import Checkpoint
 from misbridge.result import ExtractResult
@@ -40,9 +40,9 @@ from misbridge.store.plan import Plan, approve_command
 from misbridge.store.planner import PlanBuilder
 from misbridge.store.report import SyncReport
 from misbridge.store.retention import purge
-from misbridge.store.state import load_checkpoints, load_state
+from misbridge.store.state import load_checkpoints, load_state, school_revision
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "legacy_claim", "open_store", "resolve_school"]
 
 log = structlog.get_logger()
 
@@ -144,14 +144,22 @@ class Store:
         lacks: Iterable[str] = (),
         today: date | None = None,
         datasets: Iterable[Dataset] | None = None,
+        school: str | None = None,
+        claim: bool = True,
     ) -> PlanBuilder:
-        """A plan builder over the store's current state, for records streamed in while
+        """A plan builder over the school's current state, for records streamed in while
         the extract runs (:meth:`finish_plan` makes the plan). Only the light snapshot is
-        read here, in its own transaction; nothing is held open during the extract."""
+        read here, in its own transaction; nothing is held open during the extract.
+
+        ``school`` names the school (None: the store's only school, see
+        :meth:`school_name`). A school the store has never seen, with ``claim``, claims
+        what a one-school store held before it was shared (docs/store.md)."""
         wanted = set(Dataset) if datasets is None else set(datasets)
         kinds = [k for k in KINDS if k.identified or k.dataset in wanted]
         with _collector_paused(), self._transaction("read its roster") as conn:
-            state = load_state(conn, mis, kinds)
+            name = resolve_school(conn, school)
+            claims = legacy_claim(conn, name) if claim else None
+            state = load_state(conn, mis, kinds, school=name, claims=claims)
         return PlanBuilder(state, as_of=today or date.today(), lacks=lacks)
 
     def finish_plan(
@@ -169,12 +177,13 @@ class Store:
             applied meanwhile): nothing was planned; run again.
         """
         with _collector_paused(), self._transaction("read its roster") as conn:
-            revision = conn.execute(sa.select(schema.store_state.c.revision)).scalar_one()
+            revision = school_revision(conn, builder.state.source)
             if revision != builder.state.revision:
                 raise StoreError(
-                    f"the store changed while this extract ran (revision "
-                    f"{builder.state.revision}, now {revision}): another sync was applied "
-                    "meanwhile; nothing was planned, run the extract again"
+                    f"the store changed while this extract ran (school "
+                    f"{builder.state.school}: revision {builder.state.revision}, now "
+                    f"{revision}): another sync was applied meanwhile; nothing was planned, "
+                    "run the extract again"
                 )
             builder.state.attach(conn)
             return builder.finish(
@@ -183,7 +192,8 @@ class Store:
                 deletions=result.deletions,
                 policy=policy,
                 release_held=release_held,
-                school=result.school or "default",
+                school=builder.state.school,
+                claims=builder.state.claims,
                 checkpoints=result.checkpoints,
                 present=[d for d, r in result.records.items() if r],
             )
@@ -196,12 +206,16 @@ class Store:
         today: date | None = None,
         policy: GuardPolicy | None = None,
         release_held: bool = False,
+        school: str | None = None,
     ) -> Plan:
-        """Compare ``result`` (its records in memory) with the store: what applying it
-        would change, and the guard's verdict. Writes nothing."""
+        """Compare ``result`` (its records in memory) with ``school``'s records in the
+        store (None: the store's only school): what applying it would change, and the
+        guard's verdict. Writes nothing."""
         policy = policy or GuardPolicy(max_disable_share=check_share(max_disable_share))
         present = set(result.outcomes) | set(result.records) | set(result.deletions)
-        builder = self.planner(result.mis, lacks=result.lacks, today=today, datasets=present)
+        builder = self.planner(
+            result.mis, lacks=result.lacks, today=today, datasets=present, school=school
+        )
         for dataset, records in result.records.items():
             for record in records:
                 builder.add(dataset, record)
@@ -229,13 +243,24 @@ class Store:
             if not plan.empty:
                 save_plan(conn, plan, "applied", now)
             if approved and plan.breaches:
-                self._audit(conn, "approve", {"plan": plan.hash, "mis": plan.mis}, now)
+                detail = {"plan": plan.hash, "mis": plan.mis}
+                self._audit(conn, "approve", detail, now, plan.school)
+            if plan.claims is not None:
+                detail = {"claimed": plan.claims, "plan": plan.hash}
+                self._audit(conn, "claim", detail, now, plan.school)
             record_ledger(conn, plan, approved=approved and bool(plan.breaches), now=now)
             save_checkpoints(conn, plan, now)
             run_id = record_run(
                 conn, plan, status="applied", started=started, finished=_now(), writes=writes
             )
-        log.info("store.applied", mis=plan.mis, plan=plan.hash, writes=writes, run=run_id)
+        log.info(
+            "store.applied",
+            school=plan.school,
+            mis=plan.mis,
+            plan=plan.hash,
+            writes=writes,
+            run=run_id,
+        )
         return SyncReport.from_plan(
             plan,
             applied=True,
@@ -247,11 +272,17 @@ class Store:
 
     def _refuse(self, plan: Plan, approve: str | None, started: datetime) -> None:
         with self._transaction("save the refused plan", write=True) as conn:
-            check_base(conn, plan, claim=False)
             now = _now()
+            check_base(conn, plan, claim=False, now=now)
             save_plan(conn, plan, "refused", now)
             record_run(conn, plan, status="refused", started=started, finished=now, writes=0)
-        log.warning("store.refused", mis=plan.mis, plan=plan.hash, breaches=len(plan.breaches))
+        log.warning(
+            "store.refused",
+            school=plan.school,
+            mis=plan.mis,
+            plan=plan.hash,
+            breaches=len(plan.breaches),
+        )
         lines = ["The sync was refused by the safety guard; nothing was applied."]
         if approve is not None:
             lines = [f"The approval {approve!r} is not this plan's hash; nothing was applied."]
@@ -274,6 +305,7 @@ class Store:
         today: date | None = None,
         policy: GuardPolicy | None = None,
         release_held: bool = False,
+        school: str | None = None,
     ) -> SyncReport:
         """Plan and apply ``result``; with ``dry_run`` only plan (and judge the guard)."""
         clock = time.perf_counter()
@@ -283,6 +315,7 @@ class Store:
             today=today,
             policy=policy,
             release_held=release_held,
+            school=school,
         )
         return self.settle(plan, dry_run=dry_run, approve=approve, started=clock)
 
@@ -311,74 +344,102 @@ class Store:
 
     # -- maintenance --------------------------------------------------------------------
 
-    def switch_mis(self) -> int:
-        """Forget every MIS id (the school changed MIS); return how many were cleared.
+    def schools(self) -> list[str]:
+        """The schools this store holds, by name."""
+        with self._transaction("list its schools") as conn:
+            return _school_names(conn)
 
-        The next apply matches records by natural key and writes the new MIS's ids.
+    def school_name(self, school: str | None = None) -> str:
+        """``school`` checked, or (None) the store's only school: "default" for an empty
+        store. :raises ConfigurationError: None, and the store holds several schools."""
+        with self._transaction("list its schools") as conn:
+            return resolve_school(conn, school)
+
+    def switch_mis(self, school: str | None = None) -> int:
+        """Forget every MIS id of ``school`` (it changed MIS); return how many were cleared.
+
+        The next apply matches that school's records by natural key and writes the new
+        MIS's ids. Other schools' ids are untouched.
         """
         with self._transaction("clear the MIS ids", write=True) as conn:
+            name = resolve_school(conn, school)
             ids = schema.mis_id
-            by_mis = _count_by_mis(conn)
-            cleared = conn.execute(ids.delete()).rowcount
-            self._bump(conn)
-            self._audit(conn, "switch-mis", {"cleared": cleared, "by_mis": by_mis}, _now())
-        log.info("store.switched_mis", cleared=cleared)
+            by_mis = _count_by_mis(conn, name)
+            cleared = conn.execute(ids.delete().where(ids.c.school == name)).rowcount
+            now = _now()
+            self._bump(conn, name, now)
+            detail = {"cleared": cleared, "by_mis": by_mis}
+            self._audit(conn, "switch-mis", detail, now, name)
+        log.info("store.switched_mis", school=name, cleared=cleared)
         return int(cleared)
 
-    def purge(self, older_than_days: int) -> int:
-        """Erase personal data of records disabled more than ``older_than_days`` ago;
-        return how many records were erased. An audit entry records it."""
+    def purge(self, older_than_days: int, school: str | None = None) -> int:
+        """Erase personal data of records disabled more than ``older_than_days`` ago (of
+        ``school``, or of every school when None); return how many records were erased.
+        An audit entry records it."""
         with self._transaction("purge", write=True) as conn:
             now = _now()
-            detail = purge(conn, older_than_days, now)
+            names = [resolve_school(conn, school)] if school is not None else None
+            detail = purge(conn, older_than_days, now, schools=names)
+            for name, count in detail["by_school"].items():
+                if count:
+                    self._bump(conn, name, now)
             total = sum(detail["purged"].values())
-            if total:
-                self._bump(conn)
-            self._audit(conn, "purge", detail, now)
-        log.info("store.purged", records=total, older_than_days=older_than_days)
+            self._audit(conn, "purge", detail, now, school)
+        log.info("store.purged", records=total, older_than_days=older_than_days, school=school)
         return int(total)
 
     @staticmethod
-    def _bump(conn: sa.Connection) -> None:
-        table = schema.store_state
-        conn.execute(table.update().values(revision=table.c.revision + 1))
+    def _bump(conn: sa.Connection, school: str, now: datetime) -> None:
+        table = schema.school
+        moved = conn.execute(
+            table.update().where(table.c.name == school).values(revision=table.c.revision + 1)
+        )
+        if moved.rowcount == 0:
+            conn.execute(
+                table.insert().values(name=school, revision=1, created_at=now, legacy=False)
+            )
 
     @staticmethod
-    def _audit(conn: sa.Connection, action: str, detail: dict[str, Any], now: datetime) -> None:
-        conn.execute(schema.audit.insert().values(at=now, action=action, detail=detail))
+    def _audit(
+        conn: sa.Connection,
+        action: str,
+        detail: dict[str, Any],
+        now: datetime,
+        school: str | None = None,
+    ) -> None:
+        conn.execute(
+            schema.audit.insert().values(at=now, school=school, action=action, detail=detail)
+        )
 
     # -- reading ------------------------------------------------------------------------
 
     def status(
-        self, *, policy: GuardPolicy | None = None, today: date | None = None
+        self,
+        school: str | None = None,
+        *,
+        policy: GuardPolicy | None = None,
+        today: date | None = None,
     ) -> dict[str, Any]:
-        """Counts, MIS ids, the last run, the plans waiting for review, how much of each
-        guard allowance the applied plans have used, and the checkpoints."""
+        """Counts, MIS ids, the last run and the plans waiting for review, of ``school``
+        (None: the store's only school, or every school together when it holds several,
+        with ``schools`` giving each one's counts); with one school, how much of each
+        guard allowance its applied plans have used; and the checkpoints."""
         policy = policy or GuardPolicy()
         with self._transaction("read its status") as conn:
-            state = conn.execute(sa.select(schema.store_state)).one()
-            records: dict[str, dict[str, int]] = {}
-            for kind in KINDS:
-                t = kind.table
-                counts = {"enabled": 0, "disabled": 0, "purged": 0}
-                purged_col = sa.case((t.c.purged_at.is_(None), 0), else_=1).label("purged")
-                query = sa.select(t.c.enabled, purged_col, sa.func.count())
-                for enabled, purged, n in conn.execute(query.group_by(t.c.enabled, purged_col)):
-                    counts["purged" if purged else "enabled" if enabled else "disabled"] += n
-                records[kind.name] = counts
-            mis_ids = _count_by_mis(conn)
-            run = schema.run
-            runs = conn.execute(sa.select(sa.func.count()).select_from(run)).scalar_one()
-            last = conn.execute(sa.select(run).order_by(run.c.id.desc()).limit(1)).first()
-            plans = schema.plan
-            waiting = conn.execute(
-                sa.select(plans.c.hash, plans.c.created_at, plans.c.mis)
-                # A refused plan made against an older state can no longer be approved.
-                .where(plans.c.status == "refused", plans.c.base_revision == state.revision)
-                .order_by(plans.c.created_at.desc())
-            ).all()
+            store_id = conn.execute(sa.select(schema.store_state.c.store_id)).scalar_one()
+            names = _school_names(conn)
+            if school is not None or len(names) <= 1:
+                name: str | None = resolve_school(conn, school)
+            else:
+                name = None
+            data = _status_of(conn, name)
+            if name is None:
+                data["schools"] = {n: _status_of(conn, n)["records"] for n in names}
             schema_revision = current_revision(conn)
-            guard = _allowances(conn, policy, today or date.today())
+            guard = (
+                _allowances(conn, policy, today or date.today(), name) if name is not None else None
+            )
             marks = [
                 {
                     "school": m.school,
@@ -393,17 +454,11 @@ class Store:
             "guard": guard,
             "checkpoints": marks,
             "store": self.url,
-            "store_id": state.store_id,
+            "store_id": store_id,
             "schema_revision": schema_revision,
-            "revision": state.revision,
-            "records": records,
-            "mis_ids": mis_ids,
-            "runs": runs,
-            "last_run": _run_dict(last._mapping) if last is not None else None,
-            "plans_awaiting_review": [
-                {"hash": p.hash, "created_at": p.created_at.isoformat(), "mis": p.mis}
-                for p in waiting
-            ],
+            "school": name,
+            "all_schools": names,
+            **data,
         }
 
     def saved_plan(self, plan_hash: str) -> dict[str, Any] | None:
@@ -418,6 +473,7 @@ class Store:
             return None
         return {
             "hash": row.hash,
+            "school": row.school,
             "created_at": row.created_at.isoformat(),
             "mis": row.mis,
             "status": row.status,
@@ -427,11 +483,13 @@ class Store:
         }
 
 
-def _allowances(conn: sa.Connection, policy: GuardPolicy, today: date) -> dict[str, Any]:
+def _allowances(
+    conn: sa.Connection, policy: GuardPolicy, today: date, school: str
+) -> dict[str, Any]:
     """Per kind with active records: tonight's limit, and the cumulative window's use."""
     from misbridge.store.guard import window_use
 
-    state = load_state(conn, "", KINDS)
+    state = load_state(conn, "", KINDS, school=school)
     kinds = {}
     for kind in KINDS:
         ks = state.kinds[kind.name]
@@ -458,15 +516,106 @@ def _allowances(conn: sa.Connection, policy: GuardPolicy, today: date) -> dict[s
     }
 
 
-def _count_by_mis(conn: sa.Connection) -> dict[str, int]:
+_NAME_LIMIT = 64
+
+
+def _school_names(conn: sa.Connection) -> list[str]:
+    table = schema.school
+    return [n for (n,) in conn.execute(sa.select(table.c.name).order_by(table.c.name))]
+
+
+def resolve_school(conn: sa.Connection, school: str | None) -> str:
+    """``school`` checked, or the store's only school (``default`` in an empty store)."""
+    if school is not None:
+        if not school.strip() or len(school) > _NAME_LIMIT or school != school.strip():
+            raise ConfigurationError(
+                f"a school's key must be 1 to {_NAME_LIMIT} characters without surrounding "
+                f"spaces, not {school[:80]!r}"
+            )
+        return school
+    names = _school_names(conn)
+    if not names:
+        return "default"
+    if len(names) == 1:
+        return names[0]
+    raise ConfigurationError(
+        f"this store holds several schools ({', '.join(names)}): say which one "
+        "(--school NAME, or school= from Python)"
+    )
+
+
+def legacy_claim(conn: sa.Connection, school: str) -> str | None:
+    """The legacy school a first run of ``school`` claims, if there is one to claim."""
+    table = schema.school
+    if conn.execute(sa.select(table.c.name).where(table.c.name == school)).first() is not None:
+        return None
+    legacy = conn.execute(
+        sa.select(table.c.name).where(table.c.legacy.is_(True)).order_by(table.c.name)
+    ).first()
+    return str(legacy.name) if legacy is not None else None
+
+
+def _status_of(conn: sa.Connection, school: str | None) -> dict[str, Any]:
+    """The status of one school, or (None) of every school together."""
+
+    def mine(table: sa.Table) -> Any:
+        return table.c.school == school if school is not None else sa.true()
+
+    records: dict[str, dict[str, int]] = {}
+    for kind in KINDS:
+        t = kind.table
+        counts = {"enabled": 0, "disabled": 0, "purged": 0}
+        purged_col = sa.case((t.c.purged_at.is_(None), 0), else_=1).label("purged")
+        query = sa.select(t.c.enabled, purged_col, sa.func.count()).where(mine(t))
+        for enabled, purged, n in conn.execute(query.group_by(t.c.enabled, purged_col)):
+            counts["purged" if purged else "enabled" if enabled else "disabled"] += n
+        records[kind.name] = counts
+    run = schema.run
+    runs = conn.execute(sa.select(sa.func.count()).select_from(run).where(mine(run))).scalar_one()
+    last = conn.execute(sa.select(run).where(mine(run)).order_by(run.c.id.desc()).limit(1)).first()
+    plans, schools = schema.plan, schema.school
+    waiting = conn.execute(
+        sa.select(plans.c.hash, plans.c.created_at, plans.c.mis, plans.c.school)
+        .join(schools, schools.c.name == plans.c.school)
+        # A refused plan made against an older state can no longer be approved.
+        .where(
+            plans.c.status == "refused",
+            plans.c.base_revision == schools.c.revision,
+            mine(plans),
+        )
+        .order_by(plans.c.created_at.desc())
+    ).all()
+    revision = school_revision(conn, school) if school is not None else None
+    return {
+        "revision": revision,
+        "records": records,
+        "mis_ids": _count_by_mis(conn, school),
+        "runs": runs,
+        "last_run": _run_dict(last._mapping) if last is not None else None,
+        "plans_awaiting_review": [
+            {
+                "hash": p.hash,
+                "created_at": p.created_at.isoformat(),
+                "mis": p.mis,
+                "school": p.school,
+            }
+            for p in waiting
+        ],
+    }
+
+
+def _count_by_mis(conn: sa.Connection, school: str | None) -> dict[str, int]:
     ids = schema.mis_id
     query = sa.select(ids.c.mis, sa.func.count()).group_by(ids.c.mis)
+    if school is not None:
+        query = query.where(ids.c.school == school)
     return {mis: int(n) for mis, n in conn.execute(query)}
 
 
 def _run_dict(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
+        "school": row["school"],
         "mis": row["mis"],
         "status": row["status"],
         "started_at": row["started_at"].isoformat(),

@@ -122,6 +122,22 @@ MATRIX: dict[tuple[str, str], tuple[set[str], Body, dict[str, str]]] = {
         lambda w: {"datasets": ["students"]},
         {},
     ),
+    # Workers' calls take a worker token (none of these callers holds one).
+    ("POST", "/api/v1/worker/jobs/{request_id}/claim"): (set(), _none, {}),
+    ("POST", "/api/v1/worker/jobs/{request_id}/token"): (set(), _none, {}),
+    ("POST", "/api/v1/worker/jobs/{request_id}/fail"): (set(), lambda w: {"reason": "x"}, {}),
+    ("GET", "/api/v1/schedules"): (ALL_USERS, _none, {}),
+    ("POST", "/api/v1/schedules"): (
+        {"admin"},
+        lambda w: {
+            "name": "night",
+            "user": "import_a",
+            "schools": [w.school_a],
+            "window": "01:00-05:00",
+        },
+        {},
+    ),
+    ("GET", "/api/v1/schedules/{schedule_id}/runs"): (ALL_USERS, _none, {}),
 }
 
 
@@ -146,6 +162,7 @@ def _path(template_path: str, world: World) -> str:
         request_id=world.ids["ra"],
         user_id=world.ids["view_a"],
         token_id=world.ids["token_view_a"],
+        schedule_id="nsc_000000000000000000000000",
     )
 
 

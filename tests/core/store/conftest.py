@@ -109,7 +109,7 @@ def empty_pg_store(schema_name: str) -> None:
         sql.Identifier(schema_name, t.name) for t in schema.metadata.sorted_tables
     )
     state = sql.Identifier(schema_name, "store_state")
-    insert = sql.SQL("INSERT INTO {} (singleton, store_id, revision) VALUES (1, %s, 0)")
+    insert = sql.SQL("INSERT INTO {} (singleton, store_id) VALUES (1, %s)")
     with psycopg.connect(PG_DSN, autocommit=True) as conn, conn.transaction():
         conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(tables))
         conn.execute(insert.format(state), (str(uuid.uuid4()),))
