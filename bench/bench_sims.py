@@ -122,9 +122,9 @@ async def _hostile(folder: str) -> dict[str, Any]:
 
 async def _parse(folder: str, only: tuple[str, ...] | None = None) -> dict[str, int]:
     from misbridge.hooktypes import ExtractContext
-    from misbridge_sims.config import ReporterConfig
     from misbridge_sims.mapping import map_entity
     from misbridge_sims.session import ReportStats, SimsSession
+    from misbridge_sims.settings import ReporterConfig
 
     session = SimsSession(
         ReporterConfig.from_context(ExtractContext(mis="sims", settings={"from_xml": folder}))

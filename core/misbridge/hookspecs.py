@@ -11,13 +11,21 @@ plugins (auditing, field minimisation, metrics) still wrap every MIS.
 
 Extract hooks are plain functions that return an asynchronous iterator, usually
 ``async def`` generators: they *yield source records* one by one, so that a dataset
-streams and a whole trust never sits in memory.
+streams and a whole trust never sits in memory. :class:`misbridge.plugin.MisPlugin`
+gives an MIS plugin all of its hooks from one session class.
+
+The hooks are versioned as the *plugin API*, :data:`API_VERSION` (``MAJOR.MINOR``).
+A plugin states in ``MisInfo.api`` the version it was written for; the core refuses a
+plugin of another major version, or of a newer minor one, and ``misbridge plugins``
+says why. A minor version only adds (hooks, optional arguments, fields); a hook that is
+to go is first marked with :func:`deprecated`, which makes every plugin implementing it
+warn once (pluggy's ``warn_on_impl``), and is removed only in the next major version.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -42,6 +50,30 @@ if TYPE_CHECKING:
 PROJECT = "misbridge"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: The plugin API these hook specifications define (see the module docstring).
+API_VERSION = "1.0"
+
+
+class PluginApiDeprecationWarning(DeprecationWarning):
+    """A plugin implements a hook that a later major version of the plugin API removes."""
+
+
+def deprecated(since: str, instead: str) -> Any:
+    """The marker of a hook spec that is to go: ``@deprecated("1.2", "use extract_x")``.
+
+    Registering a plugin that implements the hook warns (once per plugin and process)
+    with :class:`PluginApiDeprecationWarning`, naming the hook and ``instead``.
+    """
+
+    def mark(function: Any) -> Any:
+        warning = PluginApiDeprecationWarning(
+            f"the {function.__name__} hook is deprecated since plugin API {since} and goes "
+            f"in the next major version; {instead}"
+        )
+        return hookspec(warn_on_impl=warning)(function)
+
+    return mark
 
 
 @hookspec

@@ -138,8 +138,12 @@ class MisInfo:
     """What an MIS plugin tells the core about itself (the ``mis_info`` hook).
 
     ``name`` is the MIS id used on the command line and in the store (``"wonde"``);
-    two plugins may not claim the same name. ``simulator`` builds the plugin's
-    stand-in of its vendor for a :class:`~misbridge.source.SourceSchool`.
+    two plugins may not claim the same name. ``title`` is how people see it (reports,
+    error tables, the command line). ``simulator`` builds the plugin's stand-in of its
+    vendor: called as ``simulator(school, *, latency=0.0, deny=(), faults=(), **options)``
+    with a :class:`~misbridge.source.SourceSchool`, it returns a :class:`Simulator`
+    (write it on :class:`misbridge.simulation.HttpSimulator` or
+    :class:`misbridge.simulation.LocalSimulator`; passing the class itself is usual).
     """
 
     name: str
@@ -154,6 +158,10 @@ class MisInfo:
     #: The setting that names the school (Wonde's ``school_id``): the key of the
     #: school's checkpoints when no configuration file names it.
     school_setting: str | None = None
+    #: The plugin API version (``MAJOR.MINOR``) the plugin was written for; the core
+    #: refuses another major version, or a newer minor one. Plugins written before the
+    #: API had versions were written for 1.0, so the default stays "1.0" for ever.
+    api: str = "1.0"
 
     def lacking(self, settings: Mapping[str, str]) -> frozenset[str]:
         """The fields a read with these settings does not carry."""

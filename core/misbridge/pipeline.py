@@ -272,7 +272,7 @@ async def extract_async(
     run = _Run(
         mis,
         Normaliser(normalise_settings or NormaliseSettings(), mis=mis, mis_title=info.title),
-        Validator(profile, mis=mis),
+        Validator(profile, mis=mis, mis_title=info.title),
         sink,
         collect,
         on_record,

@@ -9,8 +9,12 @@ module-level manager, so tests and embedding applications stay isolated):
    shown by ``misbridge plugins``; it never stops the others or the CLI;
 3. ``MISBRIDGE_LOAD_PLUGINS`` (comma-separated entry-point or distribution names; empty
    means none) limits which entry points load;
-4. each MIS plugin's ``mis_info`` is read; a second plugin claiming an MIS name that is
-   already taken is rejected.
+4. each MIS plugin's ``mis_info`` is read; a plugin written for another major version of
+   the plugin API (``MisInfo.api``, see :data:`misbridge.hookspecs.API_VERSION`), or for a
+   newer minor version than this core's, is rejected with the reason and never used, and
+   so is a second plugin claiming an MIS name that is already taken;
+5. a plugin implementing a deprecated hook gets one warning per process (pluggy's
+   ``warn_on_impl``), naming the hook and what replaces it.
 
 :meth:`Plugins.for_mis` gives typed hook callers that run only the selected MIS
 plugin's implementations, while wrappers from cross-cutting plugins still apply.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -29,12 +34,21 @@ import structlog
 from attrs import define, field, frozen
 
 from misbridge import hookspecs
+from misbridge.errorcodes import register_title
 from misbridge.errors import PluginError, UnknownMisError
 from misbridge.hooktypes import ExtractContext, MisInfo, MisSession, PermissionCheck
 from misbridge.model import Dataset
 from misbridge.source import SourceRecord
 
-__all__ = ["DEFAULT_PLUGINS", "MisHooks", "PluginLoadError", "Plugins", "get_plugin_manager"]
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "LoadedMis",
+    "MisHooks",
+    "PluginLoadError",
+    "Plugins",
+    "api_refusal",
+    "get_plugin_manager",
+]
 
 log = structlog.get_logger()
 
@@ -67,7 +81,9 @@ class PluginLoadError:
 
 
 @frozen
-class MisPlugin:
+class LoadedMis:
+    """An MIS plugin the registry accepted."""
+
     info: MisInfo
     plugin_name: str
     distribution: str | None
@@ -107,13 +123,13 @@ class Plugins:
 
     pm: pluggy.PluginManager
     load_errors: list[PluginLoadError] = field(factory=list)
-    mis: dict[str, MisPlugin] = field(factory=dict)
+    mis: dict[str, LoadedMis] = field(factory=dict)
     _distributions: dict[str, tuple[str, str]] = field(factory=dict, alias="distributions")
 
     def info(self, mis: str) -> MisInfo:
         return self.get(mis).info
 
-    def get(self, mis: str) -> MisPlugin:
+    def get(self, mis: str) -> LoadedMis:
         try:
             return self.mis[mis]
         except KeyError:
@@ -170,7 +186,7 @@ class Plugins:
         self, plugin: object, name: str, distribution: tuple[str, str] | None = None
     ) -> None:
         """Register one more plugin (tests, embedding applications), validating it."""
-        self.pm.register(plugin, name=name)
+        _register(self.pm, plugin, name)
         if distribution:
             self._distributions[name] = distribution
         self._check_pending()
@@ -204,6 +220,11 @@ class Plugins:
                 self.pm.unregister(name=name)
                 self._reject(name, f"mis_info failed: {type(exc).__name__}: {exc}")
                 continue
+            refusal = api_refusal(info)
+            if refusal is not None:
+                self.pm.unregister(name=name)
+                self._reject(name, refusal)
+                continue
             if info.name in self.mis:
                 owner = self.mis[info.name].plugin_name
                 self.pm.unregister(name=name)
@@ -212,7 +233,66 @@ class Plugins:
                 )
                 continue
             dist, version = self._distributions.get(name, (None, ""))
-            self.mis[info.name] = MisPlugin(info, name, dist, version or None)
+            self.mis[info.name] = LoadedMis(info, name, dist, version or None)
+            register_title(info.name, info.title)
+
+
+def api_refusal(info: MisInfo) -> str | None:
+    """Why this core cannot use a plugin written for ``info.api``, or None if it can.
+
+    Same major version, and a minor version no newer than the core's: a plugin written
+    for 1.0 runs on a 1.3 core; one written for 1.3 may use what a 1.0 core lacks, and
+    one written for 2.x expects hooks this core does not have.
+    """
+    core = hookspecs.API_VERSION
+    try:
+        major, minor = (int(part) for part in info.api.split("."))
+    except ValueError:
+        return (
+            f"MisInfo.api is {info.api!r}; it must be the plugin API version the plugin was "
+            f"written for, as MAJOR.MINOR (this misbridge speaks {core})"
+        )
+    core_major, core_minor = (int(part) for part in core.split("."))
+    if major != core_major:
+        return (
+            f"written for plugin API {info.api}, but this misbridge speaks {core}: install a "
+            f"version of the plugin made for misbridge's plugin API {core_major}.x"
+            + (", or upgrade misbridge" if major > core_major else "")
+        )
+    if minor > core_minor:
+        return (
+            f"written for plugin API {info.api}, newer than this misbridge's {core}: upgrade "
+            "misbridge"
+        )
+    return None
+
+
+#: (plugin name, hook) pairs already warned about in this process.
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Register ``plugin``; a deprecated hook it implements warns once per process."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", hookspecs.PluginApiDeprecationWarning)
+        pm.register(plugin, name=name)
+    for warning in caught:
+        if not issubclass(warning.category, hookspecs.PluginApiDeprecationWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+            continue
+        key = (name, str(warning.message))
+        if key in _WARNED:
+            continue
+        _WARNED.add(key)
+        log.warning("plugin.deprecated_hook", plugin=name, warning=str(warning.message))
+        warnings.warn_explicit(
+            f"plugin {name!r}: {warning.message}",
+            warning.category,
+            warning.filename,
+            warning.lineno,
+        )
 
 
 def _allowed(env: Mapping[str, str]) -> set[str] | None:
@@ -260,7 +340,7 @@ def get_plugin_manager(
                 continue
             try:
                 plugin = ep.load()
-                pm.register(plugin, name=ep.name)
+                _register(pm, plugin, ep.name)
             except Exception as exc:  # a broken plugin must never stop the others
                 registry.load_errors.append(
                     PluginLoadError(ep.name, dist_info[0], f"{type(exc).__name__}: {exc}")
@@ -269,7 +349,7 @@ def get_plugin_manager(
                 continue
             registry._distributions[ep.name] = dist_info
     for name, plugin in plugins:
-        pm.register(plugin, name=name)
+        _register(pm, plugin, name)
     registry._check_pending()
     registry._read_mis_info()
     return registry

@@ -122,8 +122,11 @@ class ExtractResult:
         by_code: dict[str, int] = {}
         for error in self.errors:
             by_code[error.code] = by_code.get(error.code, 0) + 1
+        from misbridge.errorcodes import mis_title
+
         return {
             "mis": self.mis,
+            "mis_title": mis_title(self.mis),
             "school": self.school,
             "lacks": sorted(self.lacks),
             "started": self.started.isoformat(),

@@ -36,6 +36,7 @@ COMMAND_PLUGINS: tuple[str, ...] = (
 #: Commands of the root group itself, loaded without loading any plugin.
 _BUILT_IN: dict[str, tuple[str, str]] = {
     "demo": ("misbridge.cli.demo", "demo_command"),
+    "plugin": ("misbridge.cli.plugin_command", "plugin_group"),
     "plugins": ("misbridge.cli.plugins_command", "plugins_command"),
     "run": ("misbridge.cli.run_command", "run_command"),
     "schedule": ("misbridge.cli.schedule", "schedule_group"),

@@ -10,30 +10,17 @@ folder syncs the same school from another MIS: matched, not duplicated.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from misbridge.cli_kit import EXIT_FAILED, fail, state
 from misbridge.errors import MisbridgeError
-from misbridge.hooktypes import SimulatedSource, Simulator
+from misbridge.simulation import reachable
 
 __all__ = ["demo_command"]
 
 DEFAULT_STORE = "sqlite:///misbridge.db"
-
-
-@contextlib.contextmanager
-def _reachable(simulator: Simulator) -> Iterator[SimulatedSource]:
-    from misbridge.simulation import serve_loopback
-
-    if simulator.app is None:
-        yield simulator.source()
-        return
-    with serve_loopback(simulator.app) as base_url:
-        yield simulator.source(base_url)
 
 
 @click.command("demo")
@@ -77,7 +64,7 @@ def demo_command(
     )
     simulator = info.simulator(school)
     try:
-        with _reachable(simulator) as source:
+        with reachable(simulator) as source:
             config = SchoolConfig(
                 name="demo",
                 mis=info.name,

@@ -35,29 +35,23 @@ def serve_simulator(
     info: MisInfo, *, port: int, students: int, staff: int, seed: int, seconds: float
 ) -> None:
     from misbridge.sample import sample_school
-    from misbridge.simulation import serve_loopback
+    from misbridge.simulation import reachable
 
     if info.simulator is None:  # pragma: no cover - the command is only added with one
         raise click.ClickException(f"{info.name} has no simulator")
     simulator = info.simulator(sample_school(seed=seed, students=students, staff=staff))
     try:
-        if simulator.app is None:
-            source = simulator.source()
-            _announce(info, dict(source.settings), dict(source.credentials), None)
-            _wait(seconds)
-            return
-        with serve_loopback(simulator.app, port=port) as url:
-            source = simulator.source(url)
-            _announce(info, dict(source.settings), dict(source.credentials), url)
+        with reachable(simulator, port=port) as source:
+            where = "on a loopback port" if simulator.app is not None else "on this machine"
+            _announce(info, dict(source.settings), dict(source.credentials), where)
             _wait(seconds)
     finally:
         simulator.close()
 
 
 def _announce(
-    info: MisInfo, settings: dict[str, str], credentials: dict[str, str], url: str | None
+    info: MisInfo, settings: dict[str, str], credentials: dict[str, str], where: str
 ) -> None:
-    where = f"at {url}" if url else "on this machine"
     click.echo(f"Simulated {info.title} {where}: a generated sample school, no real data.")
     click.echo("Settings:")
     for name, value in settings.items():

@@ -25,6 +25,7 @@ from misbridge.export.roster import (
     RosterClass,
     Session,
 )
+from misbridge.labels import record_identity
 from misbridge.model import (
     AcademicYear,
     Dataset,
@@ -37,7 +38,6 @@ from misbridge.model import (
     Student,
 )
 from misbridge.result import ExtractResult
-from misbridge.validate.labels import record_identity
 
 __all__ = ["roster_from_extract", "roster_from_extract_folder"]
 

@@ -13,11 +13,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 
+from misbridge.errorcodes import make_error
 from misbridge.errors import RecordError
 from misbridge.export.roster import Enrolment, Origin, Person, Roster, RosterClass, Session
 from misbridge.model import EmailPreference, GroupKind, Role
 from misbridge.store.kinds import fold
-from misbridge.validate.codes import make_error
 from misbridge.validate.profiles import Profile, get_profile
 
 __all__ = [

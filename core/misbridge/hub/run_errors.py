@@ -1,6 +1,6 @@
 """A run's record errors at the hub: ids, codes, fields and datasets, never a personal
 value (the agent sends no messages; the pages show each code's meaning and what to do
-from :mod:`misbridge.validate.codes`), and the datasets' counts."""
+from :mod:`misbridge.errorcodes`), and the datasets' counts."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from misbridge.errorcodes import CODES
 from misbridge.hub import accounts, extracts, run_errors, schools
 from misbridge.hub.api_users import audit_rows
 from misbridge.hub.context import HubContext
@@ -29,7 +30,6 @@ from misbridge.hub.deps import SESSION_COOKIE
 from misbridge.hub.errors import Forbidden, HubError, Unauthorized
 from misbridge.hub.principals import ADMIN, IMPORT_DATA, VIEW, User, require_user
 from misbridge.report import html as report_html
-from misbridge.validate.codes import CODES
 
 __all__ = ["error_page", "router", "wants_html"]
 

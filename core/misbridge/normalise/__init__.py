@@ -12,7 +12,8 @@ The rules and their reasons are documented in ``docs/normalisation.md``.
 from __future__ import annotations
 
 from misbridge.normalise.dates import DateParseError, FlagParseError, parse_date, parse_flag
-from misbridge.normalise.normaliser import Normalised, Normaliser, sniff_media_type
+from misbridge.normalise.media import sniff_media_type
+from misbridge.normalise.normaliser import Normalised, Normaliser
 from misbridge.normalise.rebuild import to_source
 from misbridge.normalise.settings import DEFAULT_GENDERS, NormaliseSettings, UsernamePolicy
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from misbridge.validate.codes import CODES, mis_title
+from misbridge.errorcodes import CODES, mis_title
 
 __all__ = ["render_html"]
 
@@ -152,7 +152,7 @@ def _error_table(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def render_html(rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> str:
     """The whole report as one HTML document. ``rows`` are the error dicts."""
-    title = f"misbridge report: {mis_title(summary.get('mis'))}"
+    title = f"misbridge report: {summary.get('mis_title') or mis_title(summary.get('mis'))}"
     errors = sum(1 for r in rows if r["severity"] == "error")
     warnings = len(rows) - errors
     started = summary.get("started") or ""

@@ -10,18 +10,15 @@ field rule is exercised through every MIS.
 from __future__ import annotations
 
 import random
-import struct
-import zlib
 from collections.abc import Sequence
 from datetime import date, timedelta
 
 from misbridge.model import GroupKind, Role
 from misbridge.sample import names
+from misbridge.sample.contacts import ContactMaker
+from misbridge.sample.records import ASPECTS, RecordsMaker
 from misbridge.source import (
     SourceAcademicYear,
-    SourceAddress,
-    SourceAssessment,
-    SourceEmail,
     SourceExamResult,
     SourceGroup,
     SourceMembership,
@@ -30,24 +27,11 @@ from misbridge.source import (
     SourceSen,
     SourceStaff,
     SourceStudent,
-    SourceTelephone,
     SourceYearGroup,
 )
-from misbridge.validate.upn import CHECK_ALPHABET, upn_check_letter
+from misbridge.validate.upn import upn_check_letter
 
 __all__ = ["ASPECTS", "MESSY_CASES", "sample_school", "upn_check_letter", "with_new_ids"]
-
-#: The marksheet the sample school's assessments come from, when asked for: per subject,
-#: the grade types recorded this term (as a SIMS-style aspect "English Working At").
-ASPECTS: tuple[tuple[str, str], ...] = (
-    ("English", "Working At"),
-    ("English", "Target"),
-    ("Maths", "Working At"),
-    ("Maths", "Target"),
-    ("Science", "Working At"),
-    ("Science", "Predicted"),
-)
-
 
 #: What each messy pupil is there to exercise, by the MIS id the generator gives it.
 MESSY_CASES = {
@@ -66,25 +50,7 @@ MESSY_CASES = {
 }
 
 
-def _png(seed: int) -> bytes:
-    """A tiny valid 2x2 PNG whose colour depends on ``seed``."""
-    colour = bytes(((seed * 53) % 256, (seed * 97) % 256, (seed * 193) % 256))
-    raw = b"".join(b"\x00" + colour * 2 for _ in range(2))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-class _Builder:
+class _Builder(ContactMaker, RecordsMaker):
     def __init__(self, seed: int, students: int, staff: int, year: int) -> None:
         self.rng = random.Random(seed)
         self.n_students = students
@@ -100,58 +66,6 @@ class _Builder:
         self.photos: list[SourcePhoto] = []
         self.used_emails: set[str] = set()
         self.serials: dict[int, int] = {}
-
-    # -- people ------------------------------------------------------------------------------
-    def name(self, female: bool) -> tuple[str, str]:
-        pool = names.FORENAMES_F if female else names.FORENAMES_M
-        return self.rng.choice(pool), self.rng.choice(names.SURNAMES)
-
-    def upn(self, allocated: int, temporary: bool = False) -> str:
-        """A UPN allocated in ``allocated`` (the year the pupil first started school):
-        its two year digits and a serial counted per allocation year, as LAs do."""
-        serial = self.serials[allocated] = self.serials.get(allocated, 0) + 1
-        la = self.rng.choice(names.LA_CODES)
-        # The establishment digits are the (primary) school that allocated the UPN; each
-        # feeder school numbers its own pupils, so a large cohort spans several of them.
-        feeder = 2001 + serial // 1000
-        body = f"{la}{feeder:04d}{allocated % 100:02d}{serial % 1000:03d}"
-        if temporary:
-            body = body[:-1] + self.rng.choice(CHECK_ALPHABET)
-        return upn_check_letter(body) + body
-
-    def address(self, start: date | None, kind: str = "H") -> SourceAddress:
-        number = self.rng.randint(1, 180)
-        area = self.rng.choice(names.POSTCODE_AREAS)
-        postcode = (
-            f"{area} {self.rng.randint(1, 9)}"
-            f"{self.rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{self.rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
-        )
-        lines = (
-            f"{number} {self.rng.choice(names.STREETS)}",
-            self.rng.choice(names.LOCALITIES),
-            names.TOWN,
-        )
-        return SourceAddress(type=kind, lines=lines, postcode=postcode, start=start)
-
-    def phone(self, kind: str, primary: bool = False, main: bool = False) -> SourceTelephone:
-        if kind == "M":
-            number = f"07700 900{self.rng.randint(0, 999):03d}"
-        else:
-            number = f"01632 960{self.rng.randint(0, 999):03d}"
-        return SourceTelephone(type=kind, number=number, primary=primary, main=main)
-
-    def email(
-        self, local: str, kind: str, primary: bool = False, main: bool = False
-    ) -> SourceEmail:
-        domain = names.STAFF_DOMAIN if kind == "W" else self.rng.choice(names.PARENT_DOMAINS)
-        base = "".join(c for c in local.lower() if c.isascii() and (c.isalnum() or c == "."))
-        address = f"{base}@{domain}"
-        n = 1
-        while address in self.used_emails:
-            n += 1
-            address = f"{base}{n}@{domain}"
-        self.used_emails.add(address)
-        return SourceEmail(type=kind, address=address, primary=primary, main=main)
 
     def make_staff(self) -> None:
         for i in range(self.n_staff):
@@ -386,56 +300,6 @@ class _Builder:
                     for s in takers[n::sets]:
                         end = s.leaving_date if isinstance(s.leaving_date, date) else self.ay_end
                         self.link(group, s.mis_id, Role.STUDENT, self.ay_start, end)
-
-    def make_results(self) -> None:
-        grades = ("9", "8", "7", "6", "5", "4", "3")
-        for s in self.students:
-            if s.year_group != "12":
-                continue
-            for code, subject in names.MAIN_SUBJECTS[: 3 + int(s.mis_id) % 3]:
-                self.results.append(
-                    SourceExamResult(
-                        student_mis_id=s.mis_id,
-                        series=f"Summer {self.year}",
-                        qualification="GCSE",
-                        subject=subject,
-                        grade=self.rng.choice(grades),
-                        result_date=date(self.year, 8, 20),
-                    )
-                )
-                del code
-
-    def make_assessments(self, seed: int) -> list[SourceAssessment]:
-        # Its own random stream: asking for assessments changes nothing else in the school.
-        rng = random.Random(seed * 7919 + 14)
-        grades = [f"{g}{s}" for g in range(1, 10) for s in ("-", "", "+")]
-        term = f"{self.year}/{self.year + 1} Autumn"
-        when = self.ay_start + timedelta(days=60)
-        made: list[SourceAssessment] = []
-        for s in self.students:
-            if s.year_group not in ("7", "8", "9", "10", "11"):
-                continue
-            for subject, kind in ASPECTS:
-                if rng.random() < 0.04:
-                    continue  # a blank cell: no grade entered for this pupil
-                made.append(
-                    SourceAssessment(
-                        student_mis_id=s.mis_id,
-                        aspect=f"{subject} {kind}",
-                        result=rng.choice(grades),
-                        grade_type=kind,
-                        subject=subject,
-                        term=term,
-                        result_date=when,
-                    )
-                )
-        return made
-
-    def make_photos(self) -> None:
-        for n, s in enumerate(self.students[:6]):
-            self.photos.append(SourcePhoto(s.mis_id, Role.STUDENT, _png(n), "image/png"))
-        for n, st in enumerate(self.staff[:2]):
-            self.photos.append(SourcePhoto(st.mis_id, Role.STAFF, _png(100 + n), "image/png"))
 
 
 def sample_school(

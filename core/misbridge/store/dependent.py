@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define
 
+from misbridge.labels import record_identity
 from misbridge.store import problems
 from misbridge.store.kinds import IDENT_SEP, Kind, digest_getter, has_nul, key_text
 from misbridge.store.plan import Create, DatasetPlan, Update
 from misbridge.store.references import pointing_at, reference_resolver
-from misbridge.validate.labels import record_identity
 
 if TYPE_CHECKING:
     from misbridge.store.planner import PlanBuilder

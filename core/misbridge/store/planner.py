@@ -29,6 +29,7 @@ from typing import Any
 from attrs import define
 
 from misbridge.errors import RecordError, Severity, StoreError
+from misbridge.labels import record_identity
 from misbridge.model import Dataset, Deletion
 from misbridge.reads import Checkpoint
 from misbridge.result import DatasetOutcome, OutcomeStatus
@@ -42,7 +43,6 @@ from misbridge.store.plan import Create, DatasetPlan, FieldChange, Link, Plan, S
 from misbridge.store.provenance import Lacks
 from misbridge.store.references import ENTITIES_OF_DATASET, REJECTED
 from misbridge.store.state import KindState, Row, StoreState, username_owners
-from misbridge.validate.labels import record_identity
 
 __all__ = ["ABSENT", "BACK", "DELETED", "LEFT", "PlanBuilder"]
 

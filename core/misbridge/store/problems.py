@@ -1,6 +1,6 @@
 """The processing errors a plan raises: records the store rejects (stage ``processing``).
 
-Every code lives in the shared table of :mod:`misbridge.validate.codes` (and
+Every code lives in the shared table of :mod:`misbridge.errorcodes` (and
 ``docs/error-codes.md``): MB8001 username already in use, MB8002 ambiguous natural-key
 match, MB8003 a reference to a person or group the store does not hold, MB8004 a NUL
 character, MB1010 a record twice in one extract.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from misbridge.errorcodes import make_error
 from misbridge.errors import RecordError
-from misbridge.validate.codes import make_error
 
 __all__ = [
     "AMBIGUOUS",

@@ -2,7 +2,7 @@
 
 Subclass :class:`ConformanceSuite` in the plugin's tests::
 
-    from misbridge.testing.conformance import ConformanceSuite
+    from misbridge.plugin import ConformanceSuite
 
     class TestConformance(ConformanceSuite):
         mis = "wonde"
@@ -40,10 +40,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from misbridge.errors import AuthenticationError, RecordError
-from misbridge.hooktypes import ExtractContext, Secret, Simulator
+from misbridge.hooktypes import Simulator
 from misbridge.model import Dataset
 from misbridge.normalise import Normaliser, NormaliseSettings
-from misbridge.pipeline import _Run, extract_async
+from misbridge.pipeline import _Run, extract_async, prepare_context
 from misbridge.plugins import Plugins, get_plugin_manager
 from misbridge.result import ExtractResult, ModelRecord, OutcomeStatus
 from misbridge.simulation import Fault
@@ -244,10 +244,10 @@ class ConformanceSuite:
         plugins = self.plugin_manager()
         hooks = plugins.for_mis(self.mis)
         source = simulator.source()
-        context = ExtractContext(
-            mis=self.mis,
+        context = prepare_context(
+            plugins.info(self.mis),
             settings={**source.settings, **self.extra_settings},
-            credentials={k: Secret(v) for k, v in source.credentials.items()},
+            credentials=dict(source.credentials),
             transport=source.transport,
         )
         session = await hooks.authenticate(context)
@@ -364,12 +364,13 @@ class ConformanceSuite:
         assert first is not None
 
     async def _first_student(self, simulator: Simulator) -> object:
-        hooks = self.plugin_manager().for_mis(self.mis)
+        plugins = self.plugin_manager()
+        hooks = plugins.for_mis(self.mis)
         source = simulator.source()
-        context = ExtractContext(
-            mis=self.mis,
+        context = prepare_context(
+            plugins.info(self.mis),
             settings={**source.settings, **self.extra_settings},
-            credentials={k: Secret(v) for k, v in source.credentials.items()},
+            credentials=dict(source.credentials),
             transport=source.transport,
         )
         session = await hooks.authenticate(context)

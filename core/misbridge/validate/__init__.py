@@ -7,15 +7,15 @@
     errors = v.validate(Dataset.STUDENTS, student)      # every problem of the record
     errors += v.check_batch(Dataset.STUDENTS, students)  # duplicate UPNs / MIS ids
 
-The error code table (:mod:`misbridge.validate.codes`) is shared with the normaliser
+The error code table (:mod:`misbridge.errorcodes`) is shared with the normaliser
 and the store; ``docs/error-codes.md`` lists it.
 """
 
 from __future__ import annotations
 
-from misbridge.validate.codes import CODES, ErrorCode, make_error, mis_title
+from misbridge.errorcodes import CODES, ErrorCode, make_error, mis_title
+from misbridge.labels import record_identity
 from misbridge.validate.codesets import SEN_CODES, EthnicityCodes, ethnicity_codes
-from misbridge.validate.labels import record_identity
 from misbridge.validate.profiles import PROFILES, Profile, get_profile
 from misbridge.validate.upn import upn_check_letter, upn_problem
 from misbridge.validate.validator import BatchChecker, Validator, email_ok

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from misbridge.errorcodes import record_error
 from misbridge.errors import RecordError
+from misbridge.labels import record_identity
 from misbridge.model import (
     AcademicYear,
     Assessment,
@@ -16,9 +18,7 @@ from misbridge.model import (
     YearGroup,
 )
 from misbridge.result import ModelRecord
-from misbridge.validate.codes import make_error, mis_title
 from misbridge.validate.codesets import SEN_CODES, ethnicity_codes
-from misbridge.validate.labels import record_identity
 from misbridge.validate.profiles import Profile, get_profile
 from misbridge.validate.upn import upn_problem
 
@@ -81,15 +81,13 @@ class Validator:
     def error(
         self, code: str, record: object, dataset: str, field: str | None = None, **details: object
     ) -> RecordError:
-        mis_id, label = record_identity(record)
-        return make_error(
+        return record_error(
             code,
+            record,
             dataset=dataset,
             mis=self.mis,
-            mis_id=mis_id,
-            label=label,
+            title=self._title,
             field=field,
-            title=self._title or mis_title(self.mis),
             severity=None,
             **details,
         )

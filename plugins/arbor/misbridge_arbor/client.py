@@ -15,17 +15,18 @@ from typing import Any
 
 import httpx
 
-from misbridge._version import __version__
-from misbridge.errors import (
+import misbridge
+from misbridge.plugin import (
     AuthenticationError,
+    HttpPolicy,
+    MisHttpClient,
     PermissionDeniedError,
+    Secret,
     SourceError,
     SourceFormatError,
 )
-from misbridge.hooktypes import Secret
-from misbridge.http import HttpPolicy, MisHttpClient
-from misbridge_arbor.config import ArborConfig
 from misbridge_arbor.selection import Spec, graphql_query
+from misbridge_arbor.settings import ArborConfig
 
 __all__ = ["ArborClient", "arbor_message", "permission_fields"]
 
@@ -80,7 +81,7 @@ class ArborClient:
         policy: HttpPolicy | None = None,
     ) -> None:
         self.config = config
-        headers = {"Accept": "application/json", "User-Agent": f"misbridge/{__version__}"}
+        headers = {"Accept": "application/json", "User-Agent": f"misbridge/{misbridge.__version__}"}
         if config.application_id:
             headers["x-mis-application-id"] = config.application_id
         self.http = MisHttpClient(

@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from attrs import define
 
-from misbridge.errors import PermissionDeniedError
-from misbridge.hooktypes import ExtractContext, PermissionCheck
-from misbridge.model import Dataset, Role
-from misbridge.source import (
+from misbridge.plugin import (
+    Dataset,
+    ExtractContext,
+    PermissionCheck,
+    PermissionDeniedError,
+    Role,
     SourceAcademicYear,
     SourceDeletion,
     SourceExamResult,
@@ -27,13 +28,13 @@ from misbridge.source import (
     SourceStaff,
     SourceStudent,
     SourceYearGroup,
+    TaskSet,
+    merge,
 )
 from misbridge_arbor import changes, mapping
-from misbridge_arbor.client import ArborClient
-from misbridge_arbor.config import ArborConfig
 from misbridge_arbor.photos import media_type
-from misbridge_arbor.reader import Reader
 from misbridge_arbor.selection import Spec, graphql_query, with_revisions
+from misbridge_arbor.settings import ArborConfig
 from misbridge_arbor.staff_status import (
     CONTRACT_SPEC,
     STAFF_STATUS_SPEC,
@@ -41,8 +42,10 @@ from misbridge_arbor.staff_status import (
     former_from_fields,
 )
 
+if TYPE_CHECKING:
+    from misbridge_arbor.session import ArborSession
+
 __all__ = [
-    "ArborSession",
     "check",
     "exam_results",
     "groups",
@@ -56,45 +59,11 @@ log = structlog.get_logger()
 T = TypeVar("T")
 
 
-@define
-class ArborSession:
-    """The open connection an extract's hooks share (``MisSession``)."""
-
-    client: ArborClient
-    reader: Reader
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-
 async def merged(*sources: AsyncIterator[list[T]]) -> AsyncIterator[T]:
-    """Items of several page streams as their pages arrive; the first failure cancels all."""
-    queue: asyncio.Queue[list[T] | BaseException | None] = asyncio.Queue(maxsize=8)
-
-    async def pump(source: AsyncIterator[list[T]]) -> None:
-        try:
-            async for page in source:
-                await queue.put(page)
-            await queue.put(None)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            await queue.put(exc)
-
-    tasks = [asyncio.create_task(pump(s)) for s in sources]
-    running = len(tasks)
-    try:
-        while running:
-            item = await queue.get()
-            if item is None:
-                running -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                for record in item:
-                    yield record
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    """Items of several page streams as their pages arrive; the first failure stops all."""
+    async for page in merge(*sources, buffer=8):
+        for record in page:
+            yield record
 
 
 async def _mapped(
@@ -206,10 +175,10 @@ async def staff(
     session: ArborSession, context: ExtractContext | None = None, today: date | None = None
 ) -> AsyncIterator[SourceStaff | SourceDeletion]:
     """Current staff; former staff are left out, like leavers (counted in the log)."""
-    former = asyncio.ensure_future(former_staff(session, today or datetime.now(UTC).date()))
     skipped = 0
     deleted: set[str] = set()
-    try:
+    async with TaskSet[set[str]]() as ahead:
+        former = ahead.start(former_staff(session, today or datetime.now(UTC).date()))
         async for page in _people(
             session, "Staff", mapping.STAFF_SPEC, context, Dataset.STAFF, deleted
         ):
@@ -219,10 +188,6 @@ async def staff(
                     skipped += 1
                     continue
                 yield mapping.staff(row)
-    finally:
-        if not former.done():
-            former.cancel()
-        await asyncio.gather(former, return_exceptions=True)
     if skipped:
         log.info("arbor.former_staff_skipped", count=skipped)
     for deletion in _deletions("StaffMember", deleted):

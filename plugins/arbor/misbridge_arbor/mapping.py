@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from misbridge.model import GroupKind, Role
-from misbridge.normalise.dates import DateParseError, parse_date
-from misbridge.source import (
+from misbridge.plugin import (
+    DateParseError,
+    GroupKind,
+    Role,
     SourceAcademicYear,
     SourceAddress,
     SourceEmail,
@@ -31,10 +32,11 @@ from misbridge.source import (
     SourceStudent,
     SourceTelephone,
     SourceYearGroup,
+    parse_date,
 )
-from misbridge_arbor.config import ArborConfig
 from misbridge_arbor.reader import ref_id
 from misbridge_arbor.selection import Spec, merge_spec, path_spec, pluck
+from misbridge_arbor.settings import ArborConfig
 
 __all__ = [
     "GROUP_ENTITIES",

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from misbridge.errors import SourceFormatError
+from misbridge.plugin import SourceFormatError
 from misbridge_arbor.client import ArborClient
 from misbridge_arbor.selection import Spec
 

@@ -6,8 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from misbridge.model import GroupKind, Role
-from misbridge.source import RawDate, SourceEmail, SourceSchool, SourceStudent
+from misbridge.plugin import GroupKind, RawDate, Role, SourceEmail, SourceSchool, SourceStudent
 from misbridge_arbor.sim_store import GROUP_ENTITIES, EntityStore, Ref, StoreOptions
 
 __all__ = ["build_store", "embed", "merge"]

@@ -20,7 +20,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from misbridge.model import Dataset, GroupKind
+from misbridge.plugin import Dataset, GroupKind
 
 __all__ = [
     "DATASET_ENTITIES",

@@ -27,10 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from misbridge.hooktypes import SimulatedSource
-from misbridge.model import Dataset
-from misbridge.simulation import Fault, FaultInjector, asgi_transport
-from misbridge.source import SourceSchool
+from misbridge.plugin import (
+    ASGIApp,
+    Dataset,
+    Fault,
+    FaultInjector,
+    HttpSimulator,
+    SourceSchool,
+)
 from misbridge_arbor.sim_render import (
     DEFAULT_GRAPHQL_PAGE_SIZE,
     DENIED_MESSAGE,
@@ -101,8 +105,20 @@ def _plural_root(resource: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-class ArborSimulator:
-    """One simulated Arbor school; see the module docstring."""
+class ArborSimulator(HttpSimulator):
+    """One simulated Arbor school; see the module docstring.
+
+    Options besides the shared ones: ``throttle_after``, ``throttle_window``,
+    ``retry_after``, ``max_page_size``, ``application_id``, ``photo_content_type``,
+    ``rest_first_page``, ``hidden_fields`` ("Entity.field" the app may not read),
+    ``username``, ``api_key``, ``error_trace`` (the error body's ``trace`` string; None
+    leaves it out), ``graphql_default_page_size`` (rows when a query names no
+    ``page_size``), ``denied_message`` (how a refused field is worded, ``{field}`` =
+    "Entity.field"), and the unpublished facts of :class:`StoreOptions` by name
+    (``former_staff`` too).
+    """
+
+    in_process_url = DEFAULT_HOST
 
     def __init__(
         self,
@@ -125,13 +141,18 @@ class ArborSimulator:
         error_trace: str | None = "",
         graphql_default_page_size: int = DEFAULT_GRAPHQL_PAGE_SIZE,
         denied_message: str = DENIED_MESSAGE,
+        **unpublished: Any,
     ) -> None:
-        self.school = school
+        super().__init__(school, latency=latency, deny=deny, faults=faults)
+        if store_options is None:
+            store_options = StoreOptions(**unpublished)
+        elif unpublished:
+            raise TypeError(f"unknown simulator options: {sorted(unpublished)}")
         self.store: EntityStore = build_store(school, store_options)
         self.error_trace = error_trace
         self.graphql_default_page_size = graphql_default_page_size
         self.denied_message = denied_message
-        self.denied = frozenset(kind for d in deny for kind in DATASET_ENTITIES.get(Dataset(d), ()))
+        self.denied = frozenset(kind for d in self.deny for kind in DATASET_ENTITIES.get(d, ()))
         self.hidden_fields = frozenset(hidden_fields)
         self.throttle_after = throttle_after
         self.throttle_window = throttle_window
@@ -152,20 +173,17 @@ class ArborSimulator:
             Route("/rest-v2/{resource}/{id}", self._object, methods=["GET"]),
             Route("/rest-v2/{resource}", self._listing, methods=["GET"]),
         ]
-        inner = Starlette(routes=routes)
-        self._inner = inner
-        self.injector = FaultInjector(self._guard, latency=latency, faults=list(faults))
+        self._inner = Starlette(routes=routes)
 
-    # -- the Simulator protocol ----------------------------------------------------------------
-    @property
-    def app(self) -> FaultInjector:
-        return self.injector
+    # -- the simulator base's hooks ------------------------------------------------------------
+    def asgi(self) -> ASGIApp:
+        return self._guard
 
     @property
-    def requests(self) -> int:
-        return self.injector.requests
+    def injector(self) -> FaultInjector:
+        return self.app
 
-    def source(self, base_url: str | None = None) -> SimulatedSource:
+    def settings(self, base_url: str | None) -> dict[str, str]:
         settings = {
             "base_url": base_url or DEFAULT_HOST,
             "rest_first_page": str(self.rest_first_page),
@@ -180,18 +198,13 @@ class ArborSimulator:
             "exam_qualification_path": options.exam_qualification_path,
             "exam_series_path": options.exam_series_path,
         }
-        transport = asgi_transport(self.app) if base_url is None else None
-        return SimulatedSource(
-            settings=settings,
-            credentials={"username": self.username, "api_key": self.api_key},
-            transport=transport,
-        )
+        return settings
+
+    def credentials(self) -> dict[str, str]:
+        return {"username": self.username, "api_key": self.api_key}
 
     def wrong_credentials(self) -> Mapping[str, str]:
         return {"username": self.username, "api_key": "wrong-" + self.api_key[::-1]}
-
-    def close(self) -> None:
-        """Nothing to release: the store lives in memory."""
 
     def _error(
         self, status: int, message: str, headers: Mapping[str, str] | None = None
@@ -382,31 +395,7 @@ class ArborSimulator:
         return JSONResponse(answer)
 
 
-def simulator(
-    school: SourceSchool,
-    *,
-    latency: float = 0.0,
-    deny: Collection[Dataset] = (),
-    faults: Sequence[Fault] = (),
-    **options: Any,
-) -> ArborSimulator:
-    """The ``MisInfo.simulator`` factory (simulator conventions in the briefs).
-
-    ``options``: ``throttle_after``, ``throttle_window``, ``retry_after``,
-    ``max_page_size``, ``application_id``, ``photo_content_type``, ``rest_first_page``,
-    ``hidden_fields`` ("Entity.field" the app may not read), ``username``, ``api_key``,
-    ``error_trace`` (the error body's ``trace`` string; None leaves it out),
-    ``graphql_default_page_size`` (rows when a query names no ``page_size``),
-    ``denied_message`` (how a refused field is worded, ``{field}`` = "Entity.field"),
-    and the unpublished facts of :class:`StoreOptions` by name (``former_staff`` too).
-    """
-    store_fields = {a.name for a in StoreOptions.__attrs_attrs__}
-    store_kwargs = {k: options.pop(k) for k in list(options) if k in store_fields}
-    return ArborSimulator(
-        school,
-        latency=latency,
-        deny=deny,
-        faults=faults,
-        store_options=StoreOptions(**store_kwargs),
-        **options,
-    )
+def simulator(school: SourceSchool, **options: Any) -> ArborSimulator:
+    """The simulator, for callers that name the factory (``MisInfo.simulator`` is the
+    class itself)."""
+    return ArborSimulator(school, **options)

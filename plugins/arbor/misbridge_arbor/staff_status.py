@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from misbridge.normalise.dates import DateParseError, parse_date
+from misbridge.plugin import DateParseError, parse_date
 from misbridge_arbor.reader import ref_id
 from misbridge_arbor.selection import Spec
 

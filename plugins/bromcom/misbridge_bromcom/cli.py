@@ -14,13 +14,12 @@ import click
 from attrs import evolve
 from rich.table import Table
 
-from misbridge.cli_kit import fail, mis_command_group, state
-from misbridge.hooktypes import MisInfo
-from misbridge_bromcom.config import MODE_CREDENTIALS
+from misbridge.plugin import MisInfo, fail, mis_command_group, state
 from misbridge_bromcom.schema import ENTITIES, GROUP_TYPES, Mode
+from misbridge_bromcom.settings import MODE_CREDENTIALS
 from misbridge_bromcom.wire_sources import KNOWN_UNREAD, note_of, source_of
 
-__all__ = ["command_group", "wire_name_rows", "wire_names_markdown"]
+__all__ = ["group", "wire_name_rows", "wire_names_markdown"]
 
 _HOW = {"V": "verified", "I": "inferred", "U": "unknown"}
 
@@ -33,11 +32,11 @@ def _for_mode(info: MisInfo, mode: Mode) -> MisInfo:
     )
 
 
-def command_group(info: MisInfo) -> click.Group:
-    group = mis_command_group(info)
+def group(info: MisInfo) -> click.Group:
+    commands = mis_command_group(info)
     per_mode = {mode: mis_command_group(_for_mode(info, mode)) for mode in Mode}
     for name in ("check", "extract"):
-        command = group.commands[name]
+        command = commands.commands[name]
 
         def dispatch(_name: str = name, **kwargs: Any) -> None:
             raw = str(kwargs.get("mode") or Mode.PARTNER.value).strip().lower()
@@ -48,8 +47,8 @@ def command_group(info: MisInfo) -> click.Group:
             ctx.invoke(per_mode[Mode(raw)].commands[_name], **kwargs)
 
         command.callback = dispatch
-    group.add_command(wire_names)
-    return group
+    commands.add_command(wire_names)
+    return commands
 
 
 def wire_name_rows() -> list[tuple[str, str, str, str, str, str]]:

@@ -15,8 +15,15 @@ from typing import Any
 import structlog
 from attrs import evolve
 
-from misbridge.normalise.dates import FlagParseError, parse_flag
-from misbridge.source import SourceAddress, SourceEmail, SourceSen, SourceStudent, SourceTelephone
+from misbridge.plugin import (
+    FlagParseError,
+    SourceAddress,
+    SourceEmail,
+    SourceSen,
+    SourceStudent,
+    SourceTelephone,
+    parse_flag,
+)
 from misbridge_bromcom.mapping import raw, text
 
 __all__ = ["DETAIL_ENTITIES", "Details", "attach", "collect"]

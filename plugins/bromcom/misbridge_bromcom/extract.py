@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import Any, TypeVar
 
 import structlog
 
-from misbridge.errors import SourceFormatError
-from misbridge.hooktypes import ExtractContext
-from misbridge.model import Dataset, GroupKind, Role
-from misbridge.source import (
+from misbridge.plugin import (
+    Dataset,
+    ExtractContext,
+    GroupKind,
+    Role,
     SourceAcademicYear,
     SourceExamResult,
+    SourceFormatError,
     SourceGroup,
     SourceMembership,
     SourcePhoto,
     SourceStaff,
     SourceStudent,
     SourceYearGroup,
+    TaskSet,
 )
 from misbridge_bromcom import mapping
 from misbridge_bromcom.contacts import DETAIL_ENTITIES, Details, attach, collect
@@ -51,27 +54,12 @@ def _types(session: BromcomSession, kinds: Iterable[str]) -> str:
     return f"{vocab.field('collections', 'type')} in ({codes})"
 
 
-def _task(coro: Awaitable[T]) -> asyncio.Task[T]:
-    return asyncio.ensure_future(coro)
-
-
-async def _cancel(*tasks: asyncio.Task[Any]) -> None:
-    """Stop what is still running when a stream ends early (or fails)."""
-    pending = [t for t in tasks if not t.done()]
-    for t in pending:
-        t.cancel()
-    if pending:
-        await asyncio.wait(pending)
-    for t in tasks:
-        if t.done() and not t.cancelled():
-            t.exception()  # retrieved, so a failure of a cancelled sibling is not logged
-
-
 async def years(
     session: BromcomSession, context: ExtractContext
 ) -> AsyncIterator[SourceAcademicYear | SourceYearGroup]:
     fields = session.fields("collections")
-    year_groups = _task(session.rows("collections", _types(session, ["year"])))
+    ahead: TaskSet[Any] = TaskSet()
+    year_groups = ahead.start(session.rows("collections", _types(session, ["year"])))
     try:
         f = session.fields("years")
         async for page in session.pages("years"):
@@ -83,7 +71,7 @@ async def years(
             if isinstance(record, SourceYearGroup):
                 yield record
     finally:
-        await _cancel(year_groups)
+        await ahead.cancel()
 
 
 async def staff(session: BromcomSession, context: ExtractContext) -> AsyncIterator[SourceStaff]:
@@ -147,9 +135,12 @@ async def _with_details(
     def ids(batch: list[tuple[SourceStudent, str]], id_name: str) -> list[str]:
         return [person if id_name == "person_id" else r.mis_id for r, person in batch]
 
+    ahead: TaskSet[Any] = TaskSet()
     tasks = [
         [
-            _task(session.rows(key, next(is_in(fields[key][id_name], ids(batch, id_name), size))))
+            ahead.start(
+                session.rows(key, next(is_in(fields[key][id_name], ids(batch, id_name), size)))
+            )
             for key, id_name in DETAIL_ENTITIES.items()
         ]
         for batch in batches
@@ -162,7 +153,7 @@ async def _with_details(
             for record, person in batch:
                 yield attach(record, details, fields, person)
     finally:
-        await _cancel(*(t for fetches in tasks for t in fetches))
+        await ahead.cancel()
 
 
 async def groups(
@@ -170,11 +161,12 @@ async def groups(
 ) -> AsyncIterator[SourceGroup | SourceMembership]:
     kinds_by_code = session.config.vocab.kind_of_type()
     wanted = all_of(_types(session, GROUP_TYPES), _window(session, "collections", "end"))
-    collections = _task(session.rows("collections", wanted))
-    subjects = _task(session.rows("subjects"))
-    associates = _task(session.rows("associates", _window(session, "associates", "end")))
-    executives = _task(session.rows("executives", _window(session, "executives", "end")))
-    pupils = _task(pupil_ids(session))
+    ahead: TaskSet[Any] = TaskSet()
+    collections = ahead.start(session.rows("collections", wanted))
+    subjects = ahead.start(session.rows("subjects"))
+    associates = ahead.start(session.rows("associates", _window(session, "associates", "end")))
+    executives = ahead.start(session.rows("executives", _window(session, "executives", "end")))
+    pupils = ahead.start(pupil_ids(session))
     try:
         cf, sf = session.fields("collections"), session.fields("subjects")
         names = {
@@ -209,7 +201,7 @@ async def groups(
         if unmatched:
             raise _unmatched(session, unmatched)
     finally:
-        await _cancel(collections, subjects, associates, executives, pupils)
+        await ahead.cancel()
 
 
 async def pupil_ids(session: BromcomSession) -> dict[str, str]:
@@ -283,7 +275,8 @@ async def photos(session: BromcomSession, context: ExtractContext) -> AsyncItera
         (Role.STUDENT, "students", _window(session, "students", "leaving_date")),
         (Role.STAFF, "staff", ""),
     ]
-    lists = [_task(session.rows(key, where)) for _, key, where in people]
+    ahead: TaskSet[Any] = TaskSet()
+    lists = [ahead.start(session.rows(key, where)) for _, key, where in people]
     try:
         source: AsyncGenerator[SourcePhoto, None]
         if isinstance(session.api, PartnerApi):
@@ -294,7 +287,7 @@ async def photos(session: BromcomSession, context: ExtractContext) -> AsyncItera
             async for photo in source:
                 yield photo
     finally:
-        await _cancel(*lists)
+        await ahead.cancel()
 
 
 async def _partner_photos(
@@ -313,14 +306,15 @@ async def _partner_photos(
                 wanted.append((role, mapping.ident(row, f["id"], key), photo_id))
     log.debug("bromcom.photos", photos=len(wanted))
     # The shared client's semaphore bounds the requests in flight.
-    fetches = [_task(api.image(photo_id)) for _, _, photo_id in wanted]
+    ahead: TaskSet[Any] = TaskSet()
+    fetches = [ahead.start(api.image(photo_id)) for _, _, photo_id in wanted]
     try:
         for (role, person, _), fetch in zip(wanted, fetches, strict=True):
             found = await fetch
             if found is not None:
                 yield SourcePhoto(person, role, found[0], found[1])
     finally:
-        await _cancel(*fetches)
+        await ahead.cancel()
 
 
 async def _legacy_photos(
@@ -342,7 +336,8 @@ async def _legacy_photos(
             owner[(role, person)] = mis_id
             ids.append(person)
         batches += [(role, b) for b in is_in(f["person_id"], ids, session.config.max_terms)]
-    fetches = [_task(session.rows("photos", where)) for _, where in batches]
+    ahead: TaskSet[Any] = TaskSet()
+    fetches = [ahead.start(session.rows("photos", where)) for _, where in batches]
     try:
         for (role, _), fetch in zip(batches, fetches, strict=True):
             for row in await fetch:
@@ -352,7 +347,7 @@ async def _legacy_photos(
                 if data and photo_of is not None:
                     yield SourcePhoto(photo_of, role, data, None)
     finally:
-        await _cancel(*fetches)
+        await ahead.cancel()
 
 
 DATASET_FUNCTIONS = {

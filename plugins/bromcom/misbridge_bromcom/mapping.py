@@ -14,12 +14,13 @@ import binascii
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from misbridge.errors import SourceFormatError
-from misbridge.model import GroupKind, Role
-from misbridge.source import (
+from misbridge.plugin import (
+    GroupKind,
+    Role,
     SourceAcademicYear,
     SourceEmail,
     SourceExamResult,
+    SourceFormatError,
     SourceGroup,
     SourceMembership,
     SourceSen,

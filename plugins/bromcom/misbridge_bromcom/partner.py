@@ -18,10 +18,14 @@ from urllib.parse import quote
 
 import httpx
 
-from misbridge.errors import AuthenticationError, PermissionDeniedError, SourceFormatError
-from misbridge.hooktypes import Secret
-from misbridge.http import MisHttpClient
-from misbridge_bromcom.config import BromcomConfig
+from misbridge.plugin import (
+    AuthenticationError,
+    MisHttpClient,
+    PermissionDeniedError,
+    Secret,
+    SourceFormatError,
+)
+from misbridge_bromcom.settings import BromcomConfig
 
 __all__ = ["GRANT_HINT", "PartnerApi", "denied"]
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from attrs import frozen
 
-from misbridge.errors import ConfigurationError
+from misbridge.plugin import ConfigurationError
 
 __all__ = ["ENTITIES", "GROUP_TYPES", "Entity", "Mode", "Vocabulary", "parse_overrides"]
 

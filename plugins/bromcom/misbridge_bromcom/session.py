@@ -6,14 +6,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from misbridge.errors import PermissionDeniedError
-from misbridge.hooktypes import ExtractContext, PermissionCheck
-from misbridge.model import Dataset
-from misbridge_bromcom.config import MODE_CREDENTIALS, BromcomConfig
+from misbridge.plugin import (
+    Dataset,
+    ExtractContext,
+    PermissionCheck,
+    PermissionDeniedError,
+    Session,
+)
 from misbridge_bromcom.contacts import DETAIL_ENTITIES
 from misbridge_bromcom.filters import matches_nothing
 from misbridge_bromcom.partner import GRANT_HINT, PartnerApi
 from misbridge_bromcom.schema import Mode
+from misbridge_bromcom.settings import MODE_CREDENTIALS, BromcomConfig
 from misbridge_bromcom.soap import SoapApi
 
 __all__ = ["NEEDS", "BromcomSession", "open_session"]
@@ -49,8 +53,8 @@ _PROBE_FIELD = {
 }
 
 
-class BromcomSession:
-    """What ``authenticate`` returns: the configuration and one open connection."""
+class BromcomSession(Session):
+    """What ``authenticate`` opens: the configuration and one open connection."""
 
     def __init__(self, config: BromcomConfig, api: PartnerApi | SoapApi) -> None:
         self.config = config
@@ -59,6 +63,41 @@ class BromcomSession:
 
     async def aclose(self) -> None:
         await self.api.aclose()
+
+    @classmethod
+    async def open(cls, context: ExtractContext) -> BromcomSession:
+        return await open_session(context)
+
+    # -- the datasets (misbridge_bromcom.extract) ---------------------------------------------
+    def years(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_bromcom import extract
+
+        return extract.years(self, context)
+
+    def staff(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_bromcom import extract
+
+        return extract.staff(self, context)
+
+    def students(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_bromcom import extract
+
+        return extract.students(self, context)
+
+    def groups(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_bromcom import extract
+
+        return extract.groups(self, context)
+
+    def photos(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_bromcom import extract
+
+        return extract.photos(self, context)
+
+    def exam_results(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_bromcom import extract
+
+        return extract.exam_results(self, context)
 
     def fields(self, key: str) -> dict[str, str]:
         return self.config.vocab.fields(key)
@@ -76,7 +115,7 @@ class BromcomSession:
     def probe_filter(self, key: str) -> str:
         return matches_nothing(self.config.vocab.field(key, _PROBE_FIELD[key]))
 
-    async def check(self) -> list[PermissionCheck]:
+    async def check(self, context: ExtractContext | None = None) -> list[PermissionCheck]:
         """Which entities each dataset lacks, as Bromcom's access page names them."""
         vocab = self.config.vocab
         keys = sorted({k for needs in NEEDS.values() for k in needs if self._reads(k)})

@@ -20,8 +20,7 @@ from typing import Any
 
 from attrs import frozen
 
-from misbridge.model import GroupKind, Role
-from misbridge.source import RawDate, RawFlag, SourceEmail, SourceSchool, SourceSen
+from misbridge.plugin import GroupKind, RawDate, RawFlag, Role, SourceEmail, SourceSchool, SourceSen
 
 __all__ = ["BromcomData", "Row", "build_data", "current_sen", "wire_id"]
 

@@ -26,13 +26,16 @@ from typing import Any
 
 import structlog
 
-from misbridge.hooktypes import SimulatedSource
-from misbridge.model import Dataset
-from misbridge.simulation import Fault, FaultInjector, asgi_transport
-from misbridge.source import SourceSchool
-from misbridge_bromcom.config import DEFAULT_PAGE_SIZE
+from misbridge.plugin import (
+    ASGIApp,
+    Dataset,
+    Fault,
+    HttpSimulator,
+    SourceSchool,
+)
 from misbridge_bromcom.filters import DEFAULT_MAX_TERMS
 from misbridge_bromcom.schema import Mode, Vocabulary, parse_overrides
+from misbridge_bromcom.settings import DEFAULT_PAGE_SIZE
 from misbridge_bromcom.sim_app import SimulatorApp, Tables
 from misbridge_bromcom.sim_data import build_data
 
@@ -69,8 +72,10 @@ def _school_number(school: SourceSchool) -> int:
     return int(digits) if digits else 1001
 
 
-class BromcomSimulator:
-    """See the module docstring; build one with :func:`simulate`."""
+class BromcomSimulator(HttpSimulator):
+    """See the module docstring (``MisInfo.simulator``)."""
+
+    in_process_url = "http://bromcom.simulator"
 
     def __init__(
         self,
@@ -91,7 +96,7 @@ class BromcomSimulator:
         person_ids: bool = True,
         pad: bool = True,
     ) -> None:
-        self.school = school
+        super().__init__(school, latency=latency, deny=deny, faults=faults)
         self.school_id = school_id if school_id is not None else _school_number(school)
         overrides = parse_overrides(wire_names) if isinstance(wire_names, str) else wire_names
         self.wire_names = dict(overrides or {})
@@ -103,7 +108,7 @@ class BromcomSimulator:
             noise=noise,
             person_ids=person_ids,
         )
-        denied = {e for d in deny for e in DENIED_ENTITIES[Dataset(d)]}
+        denied = {e for d in self.deny for e in DENIED_ENTITIES[d]}
         tables = Tables(
             data.tables, {mode: Vocabulary(mode, self.wire_names) for mode in Mode}, pad
         )
@@ -119,15 +124,9 @@ class BromcomSimulator:
             auth_fault=auth_fault,
             denied_fault=denied_fault,
         )
-        self._app = FaultInjector(self._inner.asgi, latency=latency, faults=list(faults))
 
-    @property
-    def app(self) -> FaultInjector:
-        return self._app
-
-    @property
-    def requests(self) -> int:
-        return self._app.requests
+    def asgi(self) -> ASGIApp:
+        return self._inner.asgi
 
     @property
     def calls(self) -> list[str]:
@@ -139,8 +138,8 @@ class BromcomSimulator:
         starts = [y.start for y in self.school.academic_years if isinstance(y.start, date)]
         return max(starts) if starts else date(2000, 9, 1)
 
-    def source(self, base_url: str | None = None) -> SimulatedSource:
-        root = (base_url or "http://bromcom.simulator").rstrip("/")
+    def settings(self, base_url: str | None) -> dict[str, str]:
+        root = (base_url or self.in_process_url).rstrip("/")
         settings = {
             "school_id": str(self.school_id),
             "application_id": APPLICATION_ID,
@@ -152,13 +151,14 @@ class BromcomSimulator:
         }
         if self.wire_names:
             settings["wire_names"] = ",".join(f"{k}={v}" for k, v in self.wire_names.items())
-        credentials = {
+        return settings
+
+    def credentials(self) -> dict[str, str]:
+        return {
             "application_secret": APPLICATION_SECRET,
             "username": USERNAME,
             "password": PASSWORD,
         }
-        transport = asgi_transport(self._app) if base_url is None else None
-        return SimulatedSource(settings=settings, credentials=credentials, transport=transport)
 
     def wrong_credentials(self) -> Mapping[str, str]:
         return {
@@ -167,10 +167,8 @@ class BromcomSimulator:
             "password": "not-the-password-2b8c",
         }
 
-    def close(self) -> None:
-        """Nothing to release: the app holds no files, processes or sockets."""
-
 
 def simulate(school: SourceSchool, **options: Any) -> BromcomSimulator:
-    """The ``MisInfo.simulator`` factory (see :class:`BromcomSimulator` for options)."""
+    """The simulator, for callers that name the factory (``MisInfo.simulator`` is the
+    class itself)."""
     return BromcomSimulator(school, **options)

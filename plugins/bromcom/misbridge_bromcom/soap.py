@@ -25,11 +25,9 @@ import defusedxml.ElementTree as SafeET
 import httpx
 from defusedxml import DefusedXmlException
 
-from misbridge.errors import AuthenticationError, SourceFormatError
-from misbridge.hooktypes import Secret
-from misbridge.http import MisHttpClient
-from misbridge_bromcom.config import BromcomConfig
+from misbridge.plugin import AuthenticationError, MisHttpClient, Secret, SourceFormatError
 from misbridge_bromcom.partner import denied
+from misbridge_bromcom.settings import BromcomConfig
 
 __all__ = ["SoapApi", "parse_dataset"]
 

@@ -11,12 +11,11 @@ from typing import Any
 import click
 from rich.console import Console
 
-from misbridge.cli_kit import mis_command_group
-from misbridge.hooktypes import MisInfo
+from misbridge.plugin import MisInfo, mis_command_group
 from misbridge_sims.reports import DATASET_DEPENDS, REPORTS, ReportDef
 from misbridge_sims.session import REPORT_PROGRESS, ReportCallback
 
-__all__ = ["definitions_markdown", "sims_group"]
+__all__ = ["definitions_markdown", "group"]
 
 
 def _printer(console: Console) -> ReportCallback:
@@ -79,17 +78,17 @@ def definitions_markdown(prefix: str = "misbridge ") -> str:
     return "\n".join(lines) + "\n"
 
 
-def sims_group(info: MisInfo) -> click.Group:
-    group = mis_command_group(info)
+def group(info: MisInfo) -> click.Group:
+    commands = mis_command_group(info)
     for name in ("check", "extract"):
-        command = group.commands.get(name)
+        command = commands.commands.get(name)
         if command is not None and command.callback is not None:
             command.callback = _with_report_progress(command.callback)
 
-    @group.command("reports")
+    @commands.command("reports")
     @click.option("--prefix", default="misbridge ", show_default=True, help="Report name prefix.")
     def reports(prefix: str) -> None:
         """Print the report definitions to import into SIMS (names and column captions)."""
         click.echo(definitions_markdown(prefix))
 
-    return group
+    return commands

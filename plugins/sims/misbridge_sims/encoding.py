@@ -32,7 +32,7 @@ import re
 import sys
 from functools import lru_cache
 
-from misbridge.errors import SourceFormatError
+from misbridge.plugin import SourceFormatError
 
 __all__ = ["AUTO", "DECLARED", "ReportDecoder", "check_encoding_name", "console_code_page"]
 

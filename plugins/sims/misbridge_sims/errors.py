@@ -13,11 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from misbridge.errors import (
-    AuthenticationError,
-    PermissionDeniedError,
-    SourceError,
-)
+from misbridge.plugin import AuthenticationError, PermissionDeniedError, SourceError
 from misbridge_sims.reports import ALL_PERMISSION_LINES, PERMISSION_GROUPS, THIRD_PARTY_REPORTER
 
 __all__ = [

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
-from misbridge.errors import SourceFormatError
-from misbridge.model import GroupKind, Role
-from misbridge.source import (
+from misbridge.plugin import (
+    GroupKind,
+    Role,
     SourceAcademicYear,
     SourceAddress,
     SourceEmail,
     SourceExamResult,
+    SourceFormatError,
     SourceGroup,
     SourceMembership,
     SourceRecord,

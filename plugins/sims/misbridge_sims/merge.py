@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from attrs import define, field
 
-from misbridge.errors import SourceFormatError
+from misbridge.plugin import SourceFormatError
 from misbridge_sims.reports import ReportDef
 
 __all__ = ["DEFAULT_MAX_SUBRECORDS", "Entity", "Merger"]

@@ -28,9 +28,13 @@ from contextlib import aclosing
 
 from attrs import define, field
 
-from misbridge.errors import AuthenticationError, PermissionDeniedError, SourceError
-from misbridge.hooktypes import PermissionCheck
-from misbridge.model import Dataset
+from misbridge.plugin import (
+    AuthenticationError,
+    Dataset,
+    PermissionCheck,
+    PermissionDeniedError,
+    SourceError,
+)
 from misbridge_sims.errors import ReportNotFoundError, import_hint
 from misbridge_sims.reports import (
     PERSON_PHOTO,

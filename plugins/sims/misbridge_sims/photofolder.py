@@ -20,8 +20,7 @@ from pathlib import Path
 
 from attrs import frozen
 
-from misbridge.errors import ConfigurationError
-from misbridge.normalise import sniff_media_type
+from misbridge.plugin import ConfigurationError, sniff_media_type
 
 __all__ = ["PHOTO_EXTENSIONS", "PhotoFile", "PhotoFolder", "photo_key"]
 

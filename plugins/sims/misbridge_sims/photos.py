@@ -32,14 +32,12 @@ from contextlib import aclosing
 
 import structlog
 
-from misbridge.errors import SourceFormatError
-from misbridge.model import Dataset, Role
-from misbridge.source import SourcePhoto
-from misbridge_sims.config import PhotoConfig
+from misbridge.plugin import Dataset, Role, SourceFormatError, SourcePhoto
 from misbridge_sims.merge import Entity
 from misbridge_sims.photofolder import PhotoFolder
 from misbridge_sims.reports import CONSENT_CAPTION, PERSON_PHOTO, PHOTO_CAPTION, reports_for
 from misbridge_sims.session import ReportStats, SimsSession
+from misbridge_sims.settings import PhotoConfig
 
 __all__ = ["photos"]
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import structlog
 
-from misbridge.errors import SourceError, SourceUnavailableError
-from misbridge_sims.config import ReporterConfig
+from misbridge.plugin import SourceError, SourceUnavailableError
+from misbridge_sims.settings import ReporterConfig
 from misbridge_sims.xmlstream import ERROR_ROOT, too_large
 
 __all__ = ["CHUNK", "ProcessRunner", "read_file"]

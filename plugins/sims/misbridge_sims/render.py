@@ -19,8 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import IO, Any
 
-from misbridge.model import GroupKind, Role
-from misbridge.source import SourceMembership, SourceSchool
+from misbridge.plugin import GroupKind, Role, SourceMembership, SourceSchool
 from misbridge_sims.reports import ReportDef
 
 __all__ = ["DATE_FORMATS", "encode_name", "escape", "render_date", "report_rows", "write_report"]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from attrs import frozen
 
-from misbridge.model import Dataset
+from misbridge.plugin import Dataset
 
 __all__ = ["Column", "RecordSet", "ReportDef"]
 

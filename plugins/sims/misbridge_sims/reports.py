@@ -13,7 +13,7 @@ report with the cross product of its record sets, one ``<Record>`` per combinati
 
 from __future__ import annotations
 
-from misbridge.model import Dataset
+from misbridge.plugin import Dataset
 from misbridge_sims.reportdef import Column, RecordSet, ReportDef
 
 __all__ = [

@@ -11,7 +11,7 @@ outside "Third Party Reporter", and whole permission areas left out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar
 from pathlib import Path
@@ -19,20 +19,25 @@ from pathlib import Path
 import structlog
 from attrs import define, field
 
-from misbridge.errors import (
+from misbridge.plugin import (
     AuthenticationError,
+    Dataset,
+    ExtractContext,
+    PermissionCheck,
     PermissionDeniedError,
+    Session,
     SourceError,
     SourceFormatError,
+    SourcePhoto,
+    SourceRecord,
 )
-from misbridge.source import SourceRecord
-from misbridge_sims.config import ReporterConfig
 from misbridge_sims.encoding import DECLARED, ReportDecoder
 from misbridge_sims.errors import classify, ids_suppressed, import_hint
 from misbridge_sims.mapping import map_entity
 from misbridge_sims.merge import Entity, Merger
 from misbridge_sims.process import ExitError, ProcessRunner, read_file
-from misbridge_sims.reports import ReportDef, report_by_key
+from misbridge_sims.reports import DATASET_REPORTS, ReportDef, report_by_key, reports_for
+from misbridge_sims.settings import ReporterConfig
 from misbridge_sims.xmlstream import ERROR_ROOT, FILE_ENCODING_HINT, ReportParser
 
 __all__ = ["INFER_MIN_RECORDS", "REPORT_PROGRESS", "ReportStats", "SimsSession"]
@@ -77,7 +82,7 @@ class ReportStats:
         }
 
 
-class SimsSession:
+class SimsSession(Session):
     """An open SIMS connection: settings checked, processes tracked, always closed."""
 
     def __init__(self, config: ReporterConfig, on_report: ReportCallback | None = None) -> None:
@@ -111,6 +116,66 @@ class SimsSession:
 
     async def aclose(self) -> None:
         await self.runner.aclose()
+
+    # -- the Session API: what the hooks call ------------------------------------------------
+    @classmethod
+    async def open(cls, context: ExtractContext) -> SimsSession:
+        config = ReporterConfig.from_context(context)
+        config.check_reporter()
+        session = cls(config)
+        if config.from_xml is not None:
+            return session
+        try:
+            await session.login()
+        except BaseException:
+            await session.aclose()
+            raise
+        return session
+
+    async def check(self, context: ExtractContext) -> Sequence[PermissionCheck]:
+        from misbridge_sims.permissions import check
+
+        return await check(self, tuple(DATASET_REPORTS))
+
+    def years(self, context: ExtractContext) -> AsyncIterator[SourceRecord]:
+        return self._dataset(context, Dataset.YEARS)
+
+    def staff(self, context: ExtractContext) -> AsyncIterator[SourceRecord]:
+        return self._dataset(context, Dataset.STAFF)
+
+    def students(self, context: ExtractContext) -> AsyncIterator[SourceRecord]:
+        return self._dataset(context, Dataset.STUDENTS)
+
+    def groups(self, context: ExtractContext) -> AsyncIterator[SourceRecord]:
+        return self._dataset(context, Dataset.GROUPS)
+
+    def exam_results(self, context: ExtractContext) -> AsyncIterator[SourceRecord]:
+        return self._dataset(context, Dataset.EXAM_RESULTS)
+
+    async def photos(self, context: ExtractContext) -> AsyncIterator[SourcePhoto]:
+        from misbridge_sims.photos import photos
+
+        read = 0
+        async with aclosing(photos(self)) as stream:
+            async for photo in stream:
+                read += 1
+                yield photo
+        # The photo reports, each one answer read to its end (or the photo folder, listed
+        # once): nothing can have been dropped between pages.
+        context.read(Dataset.PHOTOS).whole_document("photos", read=read)
+
+    async def _dataset(
+        self, context: ExtractContext, dataset: Dataset
+    ) -> AsyncGenerator[SourceRecord, None]:
+        for report in reports_for(dataset):
+            read = 0
+            async with aclosing(self.source_records(report)) as stream:
+                async for record in stream:
+                    read += 1
+                    yield record
+            # One CommandReporter answer per report, parsed to its closing root element
+            # after the process exited 0: nothing can have been dropped between pages.
+            context.read(dataset).whole_document(self.report_name(report), read=read)
 
     # -- bytes -------------------------------------------------------------------------------
     async def _chunks(self, report: ReportDef, name: str) -> AsyncGenerator[bytes, None]:

@@ -19,19 +19,20 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from misbridge.convert import dumps_school
-from misbridge.hooktypes import SimulatedSource
-from misbridge.model import Dataset
-from misbridge.simulation import Fault
-from misbridge.source import SourceSchool
+from misbridge.plugin import (
+    Dataset,
+    Fault,
+    LocalSimulator,
+    SimulatedSource,
+    SourceSchool,
+    dumps_school,
+)
 from misbridge_sims.render import report_rows
 from misbridge_sims.reports import (
     BASIC,
@@ -79,7 +80,7 @@ def _fault_json(fault: Fault) -> dict[str, Any]:
     }
 
 
-class SimsSimulator:
+class SimsSimulator(LocalSimulator):
     """A stand-in CommandReporter for one school. ``app`` is None: it is a program."""
 
     def __init__(
@@ -91,9 +92,8 @@ class SimsSimulator:
         faults: Sequence[Fault] = (),
         **options: Any,
     ) -> None:
-        self.school = school
+        super().__init__(school, latency=latency, deny=deny, faults=faults)
         self.password = options.pop("password", None) or secrets.token_urlsafe(12)
-        self.folder = Path(tempfile.mkdtemp(prefix="misbridge-sims-sim-"))
         self.photo_names: str | None = options.pop("photo_folder", None)
         if self.photo_names is not None:
             self._export_photos(self.photo_names)
@@ -104,18 +104,14 @@ class SimsSimulator:
         account: dict[str, Any] = {"users": {USER: self.password}, "latency": latency}
         denied = {
             report.name(options.get("report_prefix", "misbridge ")): DENY_PERMISSION[report.key]
-            for dataset in deny
-            for report in reports_for(Dataset(dataset))
+            for dataset in self.deny
+            for report in reports_for(dataset)
         }
         account["deny_reports"] = {**options.pop("deny_reports", {}), **denied}
         account["faults"] = [*options.pop("fault_specs", []), *(_fault_json(f) for f in faults)]
         account.update(options)
         self.configure(**account)
         self.reporter = self._write_wrapper()
-
-    @property
-    def app(self) -> None:
-        return None
 
     @property
     def requests(self) -> int:
@@ -192,46 +188,27 @@ class SimsSimulator:
             ext = next((e for sig, e in _EXTENSIONS if photo.data.startswith(sig)), ".bin")
             (self.photos / f"{stem}{ext}").write_bytes(photo.data)
 
-    def _settings(self) -> dict[str, str]:
+    def settings(self, base_url: str | None = None) -> dict[str, str]:
+        del base_url  # a program, not a server
         settings = {"reporter": str(self.reporter)}
         if self.photo_names is not None:
             settings |= {"photo_folder": str(self.photos), "photo_names": self.photo_names}
         return settings
 
-    def source(self, base_url: str | None = None) -> SimulatedSource:
-        del base_url  # a program, not a server
-        return SimulatedSource(
-            settings=self._settings(),
-            credentials={"user": USER, "password": self.password},
-        )
+    def credentials(self) -> dict[str, str]:
+        return {"user": USER, "password": self.password}
 
     def trusted_source(self) -> SimulatedSource:
-        return SimulatedSource(settings=self._settings(), credentials={})
+        return SimulatedSource(settings=self.settings(), credentials={})
 
     def wrong_credentials(self) -> Mapping[str, str]:
         return {"user": USER, "password": self.password + "-wrong"}
-
-    def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> SimsSimulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _sh(value: str) -> str:
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
-def simulator(
-    school: SourceSchool,
-    *,
-    latency: float = 0.0,
-    deny: Collection[Dataset] = (),
-    faults: Sequence[Fault] = (),
-    **options: Any,
-) -> SimsSimulator:
-    """The :class:`~misbridge.hooktypes.MisInfo` simulator factory for SIMS."""
-    return SimsSimulator(school, latency=latency, deny=deny, faults=faults, **options)
+def simulator(school: SourceSchool, **options: Any) -> SimsSimulator:
+    """The simulator, for callers that name the factory."""
+    return SimsSimulator(school, **options)

@@ -192,10 +192,10 @@ def _all_lines() -> tuple[str, ...]:
 def _load_school() -> Any:
     path = os.environ.get("MISBRIDGE_STANDIN_SCHOOL")
     if path:
-        from misbridge.convert import loads_school
+        from misbridge.plugin import loads_school
 
         return loads_school(Path(path).read_bytes())
-    from misbridge.sample import sample_school
+    from misbridge.plugin import sample_school
 
     return sample_school()
 

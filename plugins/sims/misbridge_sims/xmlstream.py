@@ -37,7 +37,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from misbridge.errors import SourceFormatError
+from misbridge.plugin import SourceFormatError
 from misbridge_sims.encoding import ReportDecoder
 
 __all__ = [

@@ -7,17 +7,15 @@ from pathlib import Path
 
 import click
 
-from misbridge.cli_kit import fail, mis_command_group
-from misbridge.errors import MisbridgeError
-from misbridge.hooktypes import MisInfo
+from misbridge.plugin import MisbridgeError, MisInfo, fail, mis_command_group
 
-__all__ = ["spreadsheet_group"]
+__all__ = ["group"]
 
 
-def spreadsheet_group(info: MisInfo) -> click.Group:
-    group = mis_command_group(info)
+def group(info: MisInfo) -> click.Group:
+    commands = mis_command_group(info)
 
-    @group.command("mappings")
+    @commands.command("mappings")
     def mappings() -> None:
         """List the built-in column mappings and where their column names come from."""
         from misbridge_spreadsheet.mapping import BUILTIN, load_mapping
@@ -29,7 +27,7 @@ def spreadsheet_group(info: MisInfo) -> click.Group:
             if mapping.inferred:
                 click.echo(f"    inferred headers: {', '.join(mapping.inferred)}")
 
-    @group.command("map")
+    @commands.command("map")
     @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
     @click.option("--sheet", help="The worksheet to read (default: the first).")
     @click.option(
@@ -55,4 +53,4 @@ def spreadsheet_group(info: MisInfo) -> click.Group:
         except MisbridgeError as exc:
             fail(str(exc))
 
-    return group
+    return commands

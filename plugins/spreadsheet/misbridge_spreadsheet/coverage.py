@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from misbridge.errors import ConfigurationError
-from misbridge.model import DATASET_TYPES
-from misbridge.normalise.rules import canonical_type
+from misbridge.plugin import DATASET_TYPES, ConfigurationError, canonical_type
 from misbridge_spreadsheet.mapping import Column, Constant, ContactGroup, Sheet, SheetMapping
 
 __all__ = ["lacks_of", "lacks_of_settings"]

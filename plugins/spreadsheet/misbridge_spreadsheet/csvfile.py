@@ -13,8 +13,8 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from misbridge.errors import SourceFormatError
-from misbridge_spreadsheet.config import Limits
+from misbridge.plugin import SourceFormatError
+from misbridge_spreadsheet.settings import Limits
 
 __all__ = ["csv_rows"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from attrs import frozen
 
-from misbridge.errors import SourceFormatError, SourceUnavailableError
+from misbridge.plugin import SourceFormatError, SourceUnavailableError
 from misbridge_spreadsheet.mapping import Sheet
 
 __all__ = ["CSV_SUFFIXES", "WORKBOOK_SUFFIXES", "Located", "locate"]

@@ -22,8 +22,7 @@ from typing import Any
 
 from attrs import frozen
 
-from misbridge.errors import ConfigurationError
-from misbridge.model import Dataset
+from misbridge.plugin import ConfigurationError, Dataset
 
 __all__ = [
     "BUILTIN",

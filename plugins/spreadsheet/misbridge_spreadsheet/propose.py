@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from misbridge.errors import SourceFormatError
-from misbridge.hooktypes import Secret
-from misbridge_spreadsheet.config import Limits
+from misbridge.plugin import Secret, SourceFormatError
 from misbridge_spreadsheet.csvfile import csv_rows
 from misbridge_spreadsheet.files import WORKBOOK_SUFFIXES
 from misbridge_spreadsheet.mapping import BUILTIN, REQUIRED, Column, load_mapping
+from misbridge_spreadsheet.settings import Limits
 from misbridge_spreadsheet.table import header_key
 from misbridge_spreadsheet.xlsx import decrypt, is_encrypted, open_workbook, worksheet_rows
 

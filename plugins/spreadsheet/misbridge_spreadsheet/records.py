@@ -14,14 +14,15 @@ import difflib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from misbridge.errors import SourceFormatError
-from misbridge.model import GroupKind, Role
-from misbridge.normalise.dates import FlagParseError, parse_flag
-from misbridge.source import (
+from misbridge.plugin import (
+    FlagParseError,
+    GroupKind,
+    Role,
     SourceAcademicYear,
     SourceAddress,
     SourceAssessment,
     SourceEmail,
+    SourceFormatError,
     SourceGroup,
     SourceMembership,
     SourceRecord,
@@ -30,6 +31,7 @@ from misbridge.source import (
     SourceStudent,
     SourceTelephone,
     SourceYearGroup,
+    parse_flag,
 )
 from misbridge_spreadsheet.mapping import Aspect, Column, Constant, ContactGroup, Sheet, Spec
 from misbridge_spreadsheet.table import Row, Table, header_key

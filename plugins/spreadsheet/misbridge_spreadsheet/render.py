@@ -14,8 +14,7 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from misbridge.normalise.rules import canonical_type
-from misbridge.source import SourceGroup, SourceSchool
+from misbridge.plugin import SourceGroup, SourceSchool, canonical_type
 from misbridge_spreadsheet.mapping import Column, Constant, ContactGroup, Sheet, Spec
 
 __all__ = ["Value", "sheet_rows"]

@@ -16,15 +16,22 @@ from typing import Any
 
 import structlog
 
-from misbridge.errors import SourceError, SourceFormatError, SourceUnavailableError
-from misbridge.hooktypes import ExtractContext, PermissionCheck
-from misbridge.model import Dataset, Role
-from misbridge.source import SourceRecord
-from misbridge_spreadsheet.config import SpreadsheetConfig
+from misbridge.plugin import (
+    Dataset,
+    ExtractContext,
+    PermissionCheck,
+    Role,
+    Session,
+    SourceError,
+    SourceFormatError,
+    SourceRecord,
+    SourceUnavailableError,
+)
 from misbridge_spreadsheet.csvfile import csv_rows
 from misbridge_spreadsheet.files import Located, locate
 from misbridge_spreadsheet.mapping import Column, Sheet, SheetMapping, load_mapping
 from misbridge_spreadsheet.records import SheetReader
+from misbridge_spreadsheet.settings import DATASETS, SpreadsheetConfig
 from misbridge_spreadsheet.table import Table
 from misbridge_spreadsheet.xlsx import decrypt, is_encrypted, open_workbook, worksheet_rows
 
@@ -33,7 +40,7 @@ __all__ = ["SpreadsheetSession"]
 log = structlog.get_logger()
 
 
-class SpreadsheetSession:
+class SpreadsheetSession(Session):
     """An opened export: see the module docstring."""
 
     def __init__(self, config: SpreadsheetConfig, mapping: SheetMapping) -> None:
@@ -48,7 +55,7 @@ class SpreadsheetSession:
         self.files_read = 0
 
     @classmethod
-    def open(cls, context: ExtractContext) -> SpreadsheetSession:
+    async def open(cls, context: ExtractContext) -> SpreadsheetSession:
         config = SpreadsheetConfig.from_context(context)
         session = cls(config, load_mapping(config.mapping))
         session.unlock()
@@ -150,7 +157,27 @@ class SpreadsheetSession:
             self._lookups[(role, key)] = found
             return found
 
-    # -- datasets --------------------------------------------------------------------------
+    # -- datasets: None where the mapping reads no such export -----------------------------
+    def _offered(
+        self, dataset: Dataset, context: ExtractContext
+    ) -> AsyncIterator[SourceRecord] | None:
+        return self.records(dataset, context) if self.mapping.sheets_for(dataset) else None
+
+    def years(self, context: ExtractContext) -> AsyncIterator[SourceRecord] | None:
+        return self._offered(Dataset.YEARS, context)
+
+    def staff(self, context: ExtractContext) -> AsyncIterator[SourceRecord] | None:
+        return self._offered(Dataset.STAFF, context)
+
+    def students(self, context: ExtractContext) -> AsyncIterator[SourceRecord] | None:
+        return self._offered(Dataset.STUDENTS, context)
+
+    def groups(self, context: ExtractContext) -> AsyncIterator[SourceRecord] | None:
+        return self._offered(Dataset.GROUPS, context)
+
+    def assessments(self, context: ExtractContext) -> AsyncIterator[SourceRecord] | None:
+        return self._offered(Dataset.ASSESSMENTS, context)
+
     async def records(
         self, dataset: Dataset, context: ExtractContext
     ) -> AsyncIterator[SourceRecord]:
@@ -185,7 +212,10 @@ class SpreadsheetSession:
             log.info("spreadsheet.sheet.read", sheet=table.label, records=reader.read)
 
     # -- pre-flight ------------------------------------------------------------------------
-    def check(self, datasets: tuple[Dataset, ...]) -> list[PermissionCheck]:
+    async def check(self, context: ExtractContext) -> list[PermissionCheck]:
+        return self.check_exports(DATASETS)
+
+    def check_exports(self, datasets: tuple[Dataset, ...]) -> list[PermissionCheck]:
         """Per dataset: which exports are missing, or lack a column the mapping reads."""
         checks = []
         for dataset in datasets:

@@ -17,16 +17,12 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-import shutil
-import tempfile
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from misbridge.hooktypes import SimulatedSource
-from misbridge.model import Dataset
-from misbridge.source import SourceSchool
+from misbridge.plugin import Dataset, Fault, LocalSimulator, SourceSchool
 from misbridge_spreadsheet.mapping import Sheet, SheetMapping, load_mapping
 from misbridge_spreadsheet.render import Value, sheet_rows
 
@@ -77,7 +73,7 @@ def write_workbook(
         OOXMLFile(buffer).encrypt(password, out)
 
 
-class SpreadsheetSimulator:
+class SpreadsheetSimulator(LocalSimulator):
     """A school written as exports (see the module docstring)."""
 
     def __init__(
@@ -89,14 +85,17 @@ class SpreadsheetSimulator:
         password: Any = _NO_PASSWORD,
         deny: Collection[Dataset] = (),
         latency: float = 0.0,
+        faults: Sequence[Fault] = (),
         **options: Any,
     ) -> None:
         if format not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
         if options:
             raise TypeError(f"unknown simulator options: {sorted(options)}")
-        del latency  # files have none
-        self.school = school
+        if faults:
+            raise TypeError("a spreadsheet export has no server to inject faults into")
+        # Files have no latency.
+        super().__init__(school, deny=deny)
         self.mapping_name = mapping
         self.mapping: SheetMapping = load_mapping(mapping)
         files = [s.sheet or s.file for s in self.mapping.sheets]
@@ -112,14 +111,8 @@ class SpreadsheetSimulator:
         if password is not None and format == "csv":
             raise ValueError("a CSV file cannot be password-protected")
         self.password: str | None = password
-        self.folder = Path(tempfile.mkdtemp(prefix="misbridge-spreadsheet-sim-"))
         self.written: list[Path] = []
-        denied = {Dataset(d) for d in deny}
-        self.write([s for s in self.mapping.sheets if s.dataset not in denied])
-
-    @property
-    def app(self) -> None:
-        return None
+        self.write([s for s in self.mapping.sheets if s.dataset not in self.deny])
 
     @property
     def requests(self) -> int:
@@ -148,28 +141,18 @@ class SpreadsheetSimulator:
                 write_workbook(target, [(sheet.sheet or sheet.file, header, rows)], self.password)
             self.written.append(target)
 
-    def source(self, base_url: str | None = None) -> SimulatedSource:
+    def settings(self, base_url: str | None = None) -> dict[str, str]:
         del base_url  # files, not a server
-        credentials = {"password": self.password} if self.password else {}
-        return SimulatedSource(
-            settings={"path": str(self.path), "mapping": self.mapping_name},
-            credentials=credentials,
-        )
+        return {"path": str(self.path), "mapping": self.mapping_name}
+
+    def credentials(self) -> dict[str, str]:
+        return {"password": self.password} if self.password else {}
 
     def wrong_credentials(self) -> Mapping[str, str]:
         # Only a password-protected workbook can refuse anything (see the plugin docs).
         return {"password": self.password + "-wrong"} if self.password else {}
 
-    def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> SpreadsheetSimulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def simulator(school: SourceSchool, **options: Any) -> SpreadsheetSimulator:
-    """The :class:`~misbridge.hooktypes.MisInfo` simulator factory for spreadsheets."""
+    """The simulator, for callers that name the factory."""
     return SpreadsheetSimulator(school, **options)

@@ -11,7 +11,7 @@ import itertools
 import warnings
 from collections.abc import Callable, Iterator
 
-from misbridge.errors import SourceFormatError
+from misbridge.plugin import SourceFormatError
 
 __all__ = ["Row", "Table", "header_key"]
 

@@ -3,8 +3,7 @@ text, and how rows kept back from a sheet are reported."""
 
 from __future__ import annotations
 
-from misbridge.errors import SourceFormatError
-from misbridge.model import GroupKind, Role
+from misbridge.plugin import GroupKind, Role, SourceFormatError
 
 __all__ = ["GROUP_KINDS", "ROLES", "STUDENT_TEXT", "Problems"]
 

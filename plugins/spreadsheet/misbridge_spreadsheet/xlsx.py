@@ -24,9 +24,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from misbridge.errors import AuthenticationError, SourceFormatError
-from misbridge.hooktypes import Secret
-from misbridge_spreadsheet.config import Limits
+from misbridge.plugin import AuthenticationError, Secret, SourceFormatError
+from misbridge_spreadsheet.settings import Limits
 
 __all__ = ["cell_text", "decrypt", "is_encrypted", "open_workbook", "worksheet_rows"]
 

@@ -12,22 +12,21 @@ from typing import Any
 import click
 from rich.table import Table
 
-from misbridge.errors import MisbridgeError
-from misbridge.hooktypes import ExtractContext, MisInfo, Secret
-from misbridge_wonde.client import list_schools, open_session
+from misbridge.plugin import MisbridgeError, MisInfo, Secret, prepare_context
 from misbridge_wonde.schema import DEFAULT_BASE_URL
+from misbridge_wonde.session import list_schools, open_session
 
-__all__ = ["wonde_group"]
+__all__ = ["group"]
 
 
 def _credentials(info: MisInfo) -> dict[str, Secret]:
-    from misbridge.cli_kit import resolve_credentials
+    from misbridge.plugin import resolve_credentials
 
     return resolve_credentials(info, None)
 
 
 def _fail(message: str) -> None:
-    from misbridge.cli_kit import fail
+    from misbridge.plugin import fail
 
     fail(message)
 
@@ -46,8 +45,8 @@ def schools_command(info: MisInfo) -> click.Command:
     def schools(ctx: click.Context, base_url: str, as_json: bool) -> None:
         """List the schools that have approved this token's application."""
         try:
-            context = ExtractContext(
-                mis=info.name, settings={"base_url": base_url}, credentials=_credentials(info)
+            context = prepare_context(
+                info, settings={"base_url": base_url}, credentials=_credentials(info)
             )
             found = asyncio.run(list_schools(context))
         except MisbridgeError as exc:
@@ -69,7 +68,7 @@ def schools_command(info: MisInfo) -> click.Command:
                 str(school.get("mis") or ""),
                 _region(school),
             )
-        from misbridge.cli_kit import state
+        from misbridge.plugin import state
 
         state(ctx).console.print(table)
 
@@ -94,8 +93,8 @@ def deletions_command(info: MisInfo) -> click.Command:
         deleted_at, restored_at: a row with restored_at set was undone)."""
 
         async def run() -> int:
-            context = ExtractContext(
-                mis=info.name,
+            context = prepare_context(
+                info,
                 settings={"school_id": school_id, "base_url": base_url},
                 credentials=_credentials(info),
             )
@@ -120,9 +119,9 @@ def deletions_command(info: MisInfo) -> click.Command:
     return deletions
 
 
-def wonde_group(info: MisInfo) -> click.Group:
+def group(info: MisInfo) -> click.Group:
     """``misbridge wonde``: the shared check/extract commands and Wonde's own."""
-    from misbridge.cli_kit import mis_command_group
+    from misbridge.plugin import mis_command_group
 
     group = mis_command_group(info)
     group.add_command(schools_command(info))

@@ -16,15 +16,17 @@ membership is yielded once.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import structlog
 
-from misbridge.errors import RecordError, Severity
-from misbridge.model import Dataset, GroupKind, Role
-from misbridge.source import (
+from misbridge.plugin import (
+    Dataset,
+    GroupKind,
+    RecordError,
+    Role,
+    Severity,
     SourceDeletion,
     SourceGroup,
     SourceMembership,
@@ -32,11 +34,12 @@ from misbridge.source import (
     SourceStaff,
     SourceStudent,
     SourceYearGroup,
+    merge,
+    record_identity,
 )
-from misbridge.validate.labels import record_identity
 from misbridge_wonde import mapping
-from misbridge_wonde.client import DELETED_TYPES, WondeSession
 from misbridge_wonde.schema import FieldPath
+from misbridge_wonde.session import DELETED_TYPES, WondeSession
 
 __all__ = [
     "CLASS_INCLUDES",
@@ -46,7 +49,6 @@ __all__ = [
     "STUDENT_INCLUDES",
     "STUDENT_MEMBER_INCLUDES",
     "groups",
-    "merge",
     "photos",
     "staff",
     "students",
@@ -65,46 +67,6 @@ CLASS_INCLUDES = ("subject", "employees")
 #: The warning for a staff member whose code is not where ``staff_code_field`` says
 #: (documented in docs/plugins/wonde.md).
 STAFF_CODE_NOT_FOUND = "WONDE1001"
-_DONE = object()
-
-
-async def merge(*sources: AsyncIterator[T]) -> AsyncIterator[T]:
-    """Items of every source as they arrive; the first error stops them all."""
-    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=16)
-
-    async def pump(source: AsyncIterator[T]) -> None:
-        try:
-            async for item in source:
-                await queue.put(item)
-        except Exception as exc:  # handed to the consumer, which re-raises it
-            await queue.put(_Failure(exc))
-            return
-        finally:
-            closer = getattr(source, "aclose", None)
-            if closer is not None:
-                await closer()
-        await queue.put(_DONE)
-
-    tasks = [asyncio.create_task(pump(s)) for s in sources]
-    try:
-        remaining = len(tasks)
-        while remaining:
-            item = await queue.get()
-            if item is _DONE:
-                remaining -= 1
-            elif isinstance(item, _Failure):
-                raise item.error
-            else:
-                yield item
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class _Failure:
-    def __init__(self, error: Exception) -> None:
-        self.error = error
 
 
 async def deletions(session: WondeSession, dataset: Dataset) -> AsyncIterator[SourceDeletion]:

@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from misbridge.model import GroupKind, Role
-from misbridge.source import (
+from misbridge.plugin import (
+    GroupKind,
     RawDate,
     RawFlag,
+    Role,
     SourceAddress,
     SourceEmail,
     SourceGroup,

@@ -24,8 +24,7 @@ from typing import Any
 import httpx
 import structlog
 
-from misbridge.errors import SourceFormatError
-from misbridge.http import MisHttpClient
+from misbridge.plugin import MisHttpClient, SourceFormatError
 
 __all__ = ["Lister", "Page", "Tally", "parse_page"]
 

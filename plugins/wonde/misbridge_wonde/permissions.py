@@ -16,10 +16,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from misbridge.errors import PermissionDeniedError, SourceError
-from misbridge.hooktypes import PermissionCheck
-from misbridge.model import Dataset
-from misbridge_wonde.client import WondeSession
+from misbridge.plugin import Dataset, PermissionCheck, PermissionDeniedError, SourceError
 from misbridge_wonde.extract import (
     CLASS_INCLUDES,
     MEMBER_INCLUDES,
@@ -28,6 +25,7 @@ from misbridge_wonde.extract import (
     member_includes,
     staff_includes,
 )
+from misbridge_wonde.session import WondeSession
 
 __all__ = ["NEEDS", "check"]
 

@@ -23,8 +23,7 @@ from typing import Any
 
 from attrs import evolve, fields_dict, frozen
 
-from misbridge.errors import ConfigurationError
-from misbridge.model import GroupKind
+from misbridge.plugin import ConfigurationError, GroupKind
 
 __all__ = [
     "DEFAULT_BASE_URL",

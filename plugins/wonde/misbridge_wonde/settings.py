@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from attrs import frozen
 
-from misbridge.errors import ConfigurationError
-from misbridge.hooktypes import CredentialField, ExtractContext, SettingField
-from misbridge.http import http_settings
+from misbridge.plugin import (
+    ConfigurationError,
+    CredentialField,
+    Dataset,
+    ExtractContext,
+    SettingField,
+    http_settings,
+)
 from misbridge_wonde.schema import DEFAULT_BASE_URL, DEFAULT_STAFF_CODE_FIELD, FieldPath, WireNames
 
-__all__ = ["CLASS_STAFF_SOURCES", "CREDENTIALS", "PAGING_MODES", "SETTINGS", "WondeSettings"]
+__all__ = [
+    "CLASS_STAFF_SOURCES",
+    "CREDENTIALS",
+    "DATASETS",
+    "PAGING_MODES",
+    "SETTINGS",
+    "WondeSettings",
+]
+
+# No exam results: Wonde's assessment API is a beta whose result shape no public source
+# documents (wondeltd/php-client's readme calls it "likely to change"); see
+# docs/plugins/wonde.md.
+DATASETS = (Dataset.YEARS, Dataset.STAFF, Dataset.STUDENTS, Dataset.GROUPS, Dataset.PHOTOS)
 
 PAGING_MODES = ("parallel", "cursor", "follow-next")
 #: Where a class's staff are read besides each employee's own ``classes``.
@@ -40,6 +56,7 @@ SETTINGS = (
         "parallel: count, then fetch pages at once; cursor: stable cursor pages one by one; "
         "follow-next: one page at a time, as the official clients do",
         default="parallel",
+        choices=PAGING_MODES,
     ),
     SettingField(
         "per_page",
@@ -62,29 +79,23 @@ SETTINGS = (
         "class list's employees, every class once) or 'students' (nested in the student "
         "listing, include=classes.employees, for an account whose class list lacks them)",
         default="classes",
+        choices=CLASS_STAFF_SOURCES,
     ),
     SettingField(
         "incremental",
         "auto: ask only for changes since the last successful extract; off: full extracts",
         default="off",
+        choices=("auto", "off"),
     ),
     SettingField(
         "include_former_staff",
         "yes: also extract employees whose employment Wonde marks as ended",
         default="no",
+        kind=bool,
     ),
     # The shared HTTP client's limits (misbridge.http.HttpPolicy).
     *http_settings(),
 )
-
-
-def _yes(value: str | None, name: str) -> bool:
-    text = (value or "").strip().lower()
-    if text in ("yes", "y", "true", "1", "on"):
-        return True
-    if text in ("no", "n", "false", "0", "off", ""):
-        return False
-    raise ConfigurationError(f"wonde: the setting {name!r} must be yes or no", setting=name)
 
 
 @frozen
@@ -101,24 +112,17 @@ class WondeSettings:
 
     @classmethod
     def from_context(cls, context: ExtractContext) -> WondeSettings:
-        return cls.from_mapping(context.settings, school_id=context.require_setting("school_id"))
-
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, str], school_id: str) -> WondeSettings:
-        school_id = school_id.strip()
+        """The run's settings, already parsed to their declared types by the core
+        (``context.values``); what no declaration can say is checked here."""
+        values = context.values
+        school_id = context.require_setting("school_id").strip()
         if not _SCHOOL_ID.match(school_id):
             raise ConfigurationError(
                 "wonde: the school id may hold only letters, digits, '-' and '_' "
                 "(e.g. A1930499544); 'misbridge wonde schools' lists the ids",
                 setting="school_id",
             )
-        paging = (raw.get("paging") or "parallel").strip().lower()
-        if paging not in PAGING_MODES:
-            raise ConfigurationError(
-                f"wonde: the setting 'paging' must be one of {', '.join(PAGING_MODES)}",
-                setting="paging",
-            )
-        per_page_raw = (raw.get("per_page") or "200").strip().lower()
+        per_page_raw = str(values.get("per_page", "200")).strip().lower()
         per_page: int | None = None
         if per_page_raw != "default":
             if not per_page_raw.isdigit() or int(per_page_raw) < 1:
@@ -127,27 +131,16 @@ class WondeSettings:
                     setting="per_page",
                 )
             per_page = int(per_page_raw)
-        class_staff = (raw.get("class_staff") or "classes").strip().lower()
-        if class_staff not in CLASS_STAFF_SOURCES:
-            raise ConfigurationError(
-                "wonde: the setting 'class_staff' must be classes or students",
-                setting="class_staff",
-            )
-        incremental = (raw.get("incremental") or "off").strip().lower()
-        if incremental not in ("auto", "off"):
-            raise ConfigurationError(
-                "wonde: the setting 'incremental' must be auto or off", setting="incremental"
-            )
         return cls(
             school_id=school_id,
-            base_url=(raw.get("base_url") or DEFAULT_BASE_URL).strip(),
-            paging=paging,
+            base_url=str(values.get("base_url", DEFAULT_BASE_URL)).strip(),
+            paging=values.get("paging", "parallel"),
             per_page=per_page,
-            names=WireNames.from_json(raw.get("wire_names")),
+            names=WireNames.from_json(values.get("wire_names")),
             staff_code_field=FieldPath.parse(
-                raw.get("staff_code_field") or DEFAULT_STAFF_CODE_FIELD
+                values.get("staff_code_field") or DEFAULT_STAFF_CODE_FIELD
             ),
-            class_staff=class_staff,
-            incremental=incremental == "auto",
-            include_former_staff=_yes(raw.get("include_former_staff"), "include_former_staff"),
+            class_staff=values.get("class_staff", "classes"),
+            incremental=values.get("incremental", "off") == "auto",
+            include_former_staff=bool(values.get("include_former_staff", False)),
         )

@@ -40,7 +40,7 @@ from misbridge.source import (
     SourceYearGroup,
 )
 
-N = Normaliser(mis="sims")
+N = Normaliser(mis="sims", mis_title="SIMS")
 S = Dataset.STUDENTS
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
 

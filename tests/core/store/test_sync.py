@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from misbridge.errorcodes import make_error
 from misbridge.errors import Severity, Stage, StoreError
 from misbridge.model import Dataset, EmailPreference, GroupKind
 from misbridge.result import ExtractResult
 from misbridge.store import Store, open_store
 from misbridge.store.migrate import head_revision
-from misbridge.validate.codes import make_error
 from tests.core.store.factory import (
     FAILED,
     PARTIAL,

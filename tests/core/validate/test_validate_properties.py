@@ -14,9 +14,10 @@ from misbridge.source import SourceEmail, SourceStudent
 from misbridge.validate import CODES, Validator
 from tests.core.normalise.test_normaliser import students
 
-NORMALISER = Normaliser(mis="bromcom")
+NORMALISER = Normaliser(mis="bromcom", mis_title="Bromcom")
 VALIDATORS = [
-    Validator(p, mis="bromcom", today=date(2026, 1, 1)) for p in ("roster", "account-sync")
+    Validator(p, mis="bromcom", mis_title="Bromcom", today=date(2026, 1, 1))
+    for p in ("roster", "account-sync")
 ]
 
 # Values that a message must never contain: names, emails, the DOB, the UPN.

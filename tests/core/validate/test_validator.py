@@ -44,8 +44,8 @@ def codes(v: Validator, record: object, dataset: Dataset = S) -> list[str]:
     return [e.code for e in v.validate(dataset, record)]  # type: ignore[arg-type]
 
 
-ROSTER = Validator("roster", mis="sims", today=TODAY)
-ACCOUNTS = Validator("account-sync", mis="sims", today=TODAY)
+ROSTER = Validator("roster", mis="sims", mis_title="SIMS", today=TODAY)
+ACCOUNTS = Validator("account-sync", mis="sims", mis_title="SIMS", today=TODAY)
 
 
 def test_good_record_passes_both_profiles() -> None:
@@ -179,7 +179,7 @@ def test_staff() -> None:
 
 
 def test_label_falls_back_to_mis_id_and_names_the_mis() -> None:
-    (error,) = Validator("roster", mis="wonde", today=TODAY).validate(
+    (error,) = Validator("roster", mis="wonde", mis_title="Wonde", today=TODAY).validate(
         S, good(admission_number=None, legal_forename=None)
     )
     assert error.message == (

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from misbridge.errors import AuthenticationError
-from misbridge.hooktypes import ExtractContext, PermissionCheck, Secret
+from misbridge.hooktypes import PermissionCheck
 from misbridge.model import Dataset, Photo, Student
-from misbridge.pipeline import extract_async
+from misbridge.pipeline import extract_async, prepare_context
 from misbridge.plugins import get_plugin_manager
 from misbridge.result import ExtractResult, OutcomeStatus
 from misbridge.simulation import Fault
 from misbridge.testing.school import sample_school
+from misbridge_arbor import INFO
 from misbridge_arbor.simulator import ArborSimulator, simulator
 
 FAST_RETRIES = {"http_wait_initial": "0.01", "http_wait_max": "0.05", "http_attempts": "8"}
@@ -117,10 +118,10 @@ async def _check(sim: ArborSimulator, **settings: str) -> dict[Dataset, Permissi
     pm = get_plugin_manager()
     hooks = pm.for_mis("arbor")
     source = sim.source()
-    context = ExtractContext(
-        mis="arbor",
+    context = prepare_context(
+        INFO,
         settings={**source.settings, **settings},
-        credentials={k: Secret(v) for k, v in source.credentials.items()},
+        credentials=dict(source.credentials),
         transport=source.transport,
     )
     session = await hooks.authenticate(context)

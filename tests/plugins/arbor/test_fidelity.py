@@ -10,12 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from misbridge.hooktypes import ExtractContext, PermissionCheck, Secret
+from misbridge.hooktypes import PermissionCheck
 from misbridge.model import Dataset, StaffMember
-from misbridge.pipeline import extract_async
+from misbridge.pipeline import extract_async, prepare_context
 from misbridge.plugins import get_plugin_manager
 from misbridge.result import ExtractResult, OutcomeStatus
 from misbridge.testing.school import sample_school
+from misbridge_arbor import INFO
 from misbridge_arbor.simulator import ArborSimulator, simulator
 
 FAST = {"http_wait_initial": "0.01", "http_wait_max": "0.05"}
@@ -46,10 +47,10 @@ def _staff_ids(result: ExtractResult) -> set[str]:
 async def _check(sim: ArborSimulator, **settings: str) -> dict[Dataset, PermissionCheck]:
     hooks = get_plugin_manager().for_mis("arbor")
     source = sim.source()
-    context = ExtractContext(
-        mis="arbor",
+    context = prepare_context(
+        INFO,
         settings={**source.settings, **settings},
-        credentials={k: Secret(v) for k, v in source.credentials.items()},
+        credentials=dict(source.credentials),
         transport=source.transport,
     )
     session = await hooks.authenticate(context)

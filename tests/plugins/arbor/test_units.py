@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from misbridge.errors import ConfigurationError
-from misbridge.hooktypes import ExtractContext
-from misbridge_arbor.config import PARTNER_HOST, ArborConfig
+from misbridge.pipeline import prepare_context
+from misbridge_arbor import INFO
 from misbridge_arbor.photos import media_type
 from misbridge_arbor.selection import graphql_query, merge_spec, path_spec, pluck
+from misbridge_arbor.settings import PARTNER_HOST, ArborConfig
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True)
 
@@ -75,7 +76,7 @@ def test_photo_types_come_from_the_bytes_first(
 
 
 def _config(**settings: str) -> ArborConfig:
-    return ArborConfig.from_context(ExtractContext(mis="arbor", settings=settings))
+    return ArborConfig.from_context(prepare_context(INFO, settings=settings))
 
 
 def test_hosts_follow_the_settings() -> None:
@@ -102,7 +103,10 @@ def test_bad_settings_name_the_setting(settings: dict[str, str], named: str) -> 
     assert raised.value.context["setting"] == named
 
 
-def test_an_empty_path_setting_turns_the_field_off() -> None:
-    config = _config(subdomain="s", class_subject_path="", eligibility_codes="")
+def test_none_turns_a_path_setting_off() -> None:
+    # Through the core's settings parser, as every run is: "" would mean "not given".
+    config = _config(subdomain="s", class_subject_path="none", eligibility_codes="None")
     assert config.class_subject_path == ""
     assert dict(config.eligibility_codes) == {}
+    default = _config(subdomain="s", class_subject_path="")
+    assert default.class_subject_path == "subject.subjectName"

@@ -7,12 +7,13 @@ from typing import Any, TypeVar
 
 import httpx
 
-from misbridge.hooktypes import ExtractContext, PermissionCheck, Secret
+from misbridge.hooktypes import PermissionCheck
 from misbridge.model import Dataset
-from misbridge.pipeline import extract_async
+from misbridge.pipeline import extract_async, prepare_context
 from misbridge.plugins import get_plugin_manager
 from misbridge.result import ExtractResult
 from misbridge.source import SourceSchool
+from misbridge_bromcom import INFO
 from misbridge_bromcom.simulator import BromcomSimulator, simulate
 
 R = TypeVar("R")
@@ -68,10 +69,10 @@ async def check(
     """The permission pre-flight against ``sim``, by dataset."""
     hooks = get_plugin_manager().for_mis("bromcom")
     source = sim.source()
-    context = ExtractContext(
-        mis="bromcom",
+    context = prepare_context(
+        INFO,
         settings={**source.settings, **(settings or {})},
-        credentials={k: Secret(v) for k, v in source.credentials.items()},
+        credentials=dict(source.credentials),
         transport=transport or source.transport,
     )
     session = await hooks.authenticate(context)

@@ -9,12 +9,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from misbridge.errors import AuthenticationError
-from misbridge.hooktypes import ExtractContext, Secret
+from misbridge.hooktypes import Secret
 from misbridge.model import Dataset, Photo, Student
+from misbridge.pipeline import prepare_context
 from misbridge.result import OutcomeStatus
 from misbridge.simulation import Fault
 from misbridge.source import SourceSchool
-from misbridge_bromcom.config import BromcomConfig
+from misbridge_bromcom import INFO
+from misbridge_bromcom.settings import BromcomConfig
 from misbridge_bromcom.sim_wire import dataset_xml, uk_offset
 from misbridge_bromcom.simulator import PASSWORD, USERNAME
 from misbridge_bromcom.soap import SoapApi
@@ -54,7 +56,7 @@ async def test_calls_are_soap_1_2_to_tempuri_with_the_login_in_the_body(
 def test_the_envelope_escapes_what_a_password_may_hold(school: SourceSchool) -> None:
     sim = make(school)
     source = sim.source()
-    context = ExtractContext(mis="bromcom", settings={**source.settings, **SOAP})
+    context = prepare_context(INFO, settings={**source.settings, **SOAP})
     api = SoapApi(BromcomConfig.from_context(context), Secret("u"), Secret("p"), None)
     tricky = "<&>'\"]]></password><x>"
     envelope = api._envelope("getEntityDataBySchoolID", [("password", tricky)])

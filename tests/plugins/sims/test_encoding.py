@@ -111,7 +111,7 @@ def test_auto_falls_back_to_this_consoles_code_page(
     alone = asyncio.run(run(sim, datasets=(Dataset.STUDENTS,)))
     assert "console_encoding" in (alone.outcomes[Dataset.STUDENTS].message or "")
     # On the SIMS server the console's code page is asked for (GetConsoleOutputCP).
-    monkeypatch.setattr("misbridge_sims.config.console_code_page", lambda: "cp850")
+    monkeypatch.setattr("misbridge_sims.settings.console_code_page", lambda: "cp850")
     result = asyncio.run(run(sim, datasets=(Dataset.STUDENTS,)))
     assert result.outcomes[Dataset.STUDENTS].status is OutcomeStatus.COMPLETE
     assert accented.legal_forename in _forenames(result)

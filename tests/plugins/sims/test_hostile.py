@@ -15,9 +15,9 @@ from misbridge.hooktypes import ExtractContext, Secret
 from misbridge.model import Dataset
 from misbridge.pipeline import extract_async
 from misbridge.result import OutcomeStatus
-from misbridge_sims.config import ReporterConfig
 from misbridge_sims.reports import report_by_key
 from misbridge_sims.session import SimsSession
+from misbridge_sims.settings import ReporterConfig
 
 
 def _billion_laughs() -> bytes:

@@ -118,9 +118,9 @@ def test_a_refused_stream_ends_its_process_without_waiting_out_the_grace(
 
     from misbridge.errors import SourceFormatError
     from misbridge.hooktypes import ExtractContext
-    from misbridge_sims.config import ReporterConfig
     from misbridge_sims.reports import report_by_key
     from misbridge_sims.session import SimsSession
+    from misbridge_sims.settings import ReporterConfig
 
     reporter = _endless_reporter(tmp_path, "b'<Adno>' + b'9' * 65536 if n == 0 else b'9' * 65536")
     context = ExtractContext(mis="sims", settings={"reporter": str(reporter), "trusted": "true"})

@@ -9,7 +9,7 @@ import pytest
 from misbridge.errors import AuthenticationError
 from misbridge.hooktypes import ExtractContext, PermissionCheck, Secret
 from misbridge.model import Dataset
-from misbridge_sims import authenticate, check_permissions
+from misbridge_sims import plugin
 from misbridge_sims.errors import permissions_named
 from misbridge_sims.reports import (
     PERMISSION_GROUPS,
@@ -31,9 +31,9 @@ async def _check(
         settings=dict(source.settings),
         credentials={k: Secret(v) for k, v in creds.items()},
     )
-    session = await authenticate(context)
+    session = await plugin.authenticate(context)
     try:
-        pending = check_permissions(session, context)
+        pending = plugin.check_permissions(session, context)
         assert pending is not None
         return {c.dataset: c for c in await pending}  # type: ignore[misc]
     finally:

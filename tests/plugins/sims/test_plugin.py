@@ -16,7 +16,7 @@ from misbridge.logs import configure_logging
 from misbridge.model import Dataset, GroupKind, Role
 from misbridge.result import OutcomeStatus
 from misbridge.source import SourceMembership, SourceStudent
-from misbridge_sims import authenticate, extract_groups, extract_students
+from misbridge_sims import plugin
 from misbridge_sims.session import SimsSession
 
 from .conftest import ALL, run
@@ -32,9 +32,9 @@ def _context(sim: object, **settings: str) -> ExtractContext:
 
 
 async def _students(context: ExtractContext) -> list[SourceStudent]:
-    session = await authenticate(context)
+    session = await plugin.authenticate(context)
     try:
-        stream = extract_students(session, context)
+        stream = plugin.extract_students(session, context)
         assert stream is not None
         return [s async for s in stream]  # type: ignore[misc]
     finally:
@@ -65,9 +65,9 @@ def test_students_keep_sims_values_raw(make_sim, school) -> None:
 
 
 async def _groups(context: ExtractContext) -> list[object]:
-    session = await authenticate(context)
+    session = await plugin.authenticate(context)
     try:
-        stream = extract_groups(session, context)
+        stream = plugin.extract_groups(session, context)
         assert stream is not None
         return [g async for g in stream]
     finally:
@@ -224,6 +224,6 @@ def test_exported_reports_are_read_from_a_folder(make_sim, tmp_path: Path) -> No
 
 
 def test_session_is_a_mis_session(make_sim) -> None:
-    session = asyncio.run(authenticate(_context(make_sim())))
+    session = asyncio.run(plugin.authenticate(_context(make_sim())))
     assert isinstance(session, SimsSession)
     asyncio.run(session.aclose())

@@ -17,8 +17,8 @@ from misbridge.model import Dataset
 from misbridge.pipeline import extract_async
 from misbridge.result import OutcomeStatus
 from misbridge.simulation import Fault
-from misbridge_sims.config import ReporterConfig
 from misbridge_sims.process import ProcessRunner
+from misbridge_sims.settings import ReporterConfig
 
 from .conftest import run
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from misbridge.errors import SourceFormatError
 from misbridge.hooktypes import ExtractContext
 from misbridge.testing.school import sample_school
-from misbridge_sims.config import ReporterConfig
 from misbridge_sims.render import encode_name, write_report
 from misbridge_sims.session import SimsSession
+from misbridge_sims.settings import ReporterConfig
 from misbridge_sims.xmlstream import ERROR_ROOT, ReportParser, decode_name
 
 captions = st.text(

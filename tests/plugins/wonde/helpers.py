@@ -7,11 +7,12 @@ from typing import Any
 
 import httpx
 
-from misbridge.hooktypes import ExtractContext, Secret
+from misbridge.hooktypes import ExtractContext
 from misbridge.model import Dataset
-from misbridge.pipeline import extract_async
+from misbridge.pipeline import extract_async, prepare_context
 from misbridge.plugins import Plugins
 from misbridge.result import ExtractResult
+from misbridge_wonde import INFO
 from misbridge_wonde.simulator import WondeSimulator
 
 #: Retries that take milliseconds, and a deadline short enough to test.
@@ -74,9 +75,10 @@ def context_for(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> ExtractContext:
     source = sim.source()
-    return ExtractContext(
-        mis="wonde",
+    # As the core builds it: settings parsed to their declared types (context.values).
+    return prepare_context(
+        INFO,
         settings={**source.settings, **FAST_HTTP, **(settings or {})},
-        credentials={k: Secret(v) for k, v in source.credentials.items()},
+        credentials=dict(source.credentials),
         transport=transport or source.transport,
     )

@@ -21,9 +21,9 @@ from misbridge.plugins import Plugins
 from misbridge.result import OutcomeStatus
 from misbridge.source import SourceDeletion, SourceMembership, SourceSchool, SourceStaff
 from misbridge_wonde import extract
-from misbridge_wonde.client import WondeSession, open_session
 from misbridge_wonde.mapping import is_restored
 from misbridge_wonde.permissions import check
+from misbridge_wonde.session import WondeSession, open_session
 from misbridge_wonde.simulator import WondeSimulator, simulate
 from tests.plugins.wonde.helpers import (
     RecordingTransport,

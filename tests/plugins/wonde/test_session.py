@@ -15,8 +15,8 @@ from misbridge.plugins import Plugins
 from misbridge.result import OutcomeStatus
 from misbridge.simulation import Fault, asgi_transport
 from misbridge.source import SourceSchool
-from misbridge_wonde.client import open_session
 from misbridge_wonde.permissions import check
+from misbridge_wonde.session import open_session
 from misbridge_wonde.simulator import WondeSimulator, simulate
 from tests.plugins.wonde.helpers import RecordingTransport, context_for, run_extract, transport_of
 

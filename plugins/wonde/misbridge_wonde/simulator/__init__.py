@@ -18,10 +18,13 @@ from typing import Any
 
 from starlette.requests import Request
 
-from misbridge.hooktypes import SimulatedSource
-from misbridge.model import Dataset
-from misbridge.simulation import Fault, FaultInjector, asgi_transport
-from misbridge.source import SourceSchool
+from misbridge.plugin import (
+    ASGIApp,
+    Dataset,
+    Fault,
+    HttpSimulator,
+    SourceSchool,
+)
 from misbridge_wonde.schema import WireNames, carbon
 from misbridge_wonde.simulator.app import build_app
 from misbridge_wonde.simulator.options import DeletionRow, SimOptions
@@ -38,8 +41,10 @@ IN_PROCESS_BASE_URL = "https://api.wonde.invalid/v1.0/"
 DEFAULT_CHANGED = datetime(2026, 9, 1, 7, 30, 0)
 
 
-class WondeSimulator:
+class WondeSimulator(HttpSimulator):
     """The Wonde API for one school; see the module docstring for the options."""
+
+    in_process_url = IN_PROCESS_BASE_URL.removesuffix("/v1.0/")
 
     def __init__(
         self,
@@ -54,8 +59,7 @@ class WondeSimulator:
         other_schools: Sequence[SourceSchool] = (),
         **options: Any,
     ) -> None:
-        self.school = school
-        self.deny = frozenset(Dataset(d) for d in deny)
+        super().__init__(school, latency=latency, deny=deny, faults=faults)
         self.names = WireNames.from_json(wire_names)
         self.token = token or f"sim-{school.mis_id.lower()}-token"
         self.options = SimOptions(**options)
@@ -64,30 +68,20 @@ class WondeSimulator:
         self.deleted: dict[str, set[str]] = {table: set() for table in ENTITIES}
         self.deletions: list[DeletionRow] = []
         self.cache: dict[tuple[str, str, str], bytes] = {}
-        self._app = FaultInjector(build_app(self), latency=latency, faults=list(faults))
 
-    # -- the Simulator protocol ---------------------------------------------------------------
-    @property
-    def app(self) -> FaultInjector:
-        return self._app
+    # -- the simulator base's hooks -------------------------------------------------------------
+    def asgi(self) -> ASGIApp:
+        return build_app(self)
 
-    @property
-    def requests(self) -> int:
-        return self._app.requests
+    def settings(self, base_url: str | None) -> dict[str, str]:
+        root = (base_url or self.in_process_url).rstrip("/")
+        return {"school_id": self.school.mis_id, "base_url": root + "/v1.0/"}
 
-    def source(self, base_url: str | None = None) -> SimulatedSource:
-        settings = {"school_id": self.school.mis_id}
-        if base_url is None:
-            settings["base_url"] = IN_PROCESS_BASE_URL
-            return SimulatedSource(settings, {"token": self.token}, asgi_transport(self._app))
-        settings["base_url"] = base_url.rstrip("/") + "/v1.0/"
-        return SimulatedSource(settings, {"token": self.token}, None)
+    def credentials(self) -> dict[str, str]:
+        return {"token": self.token}
 
     def wrong_credentials(self) -> Mapping[str, str]:
         return {"token": "not-the-" + "x" * 8}
-
-    def close(self) -> None:
-        """Nothing to release: the app holds no sockets or files of its own."""
 
     # -- changing the school while it is served (incremental-sync tests) -------------------------
     def touch(self, table: str, entity_id: str, when: datetime) -> None:
@@ -161,14 +155,8 @@ def _naive_utc(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
-def simulate(
-    school: SourceSchool,
-    *,
-    latency: float = 0.0,
-    deny: Collection[Dataset] = (),
-    faults: Sequence[Fault] = (),
-    **options: Any,
-) -> WondeSimulator:
-    """The ``MisInfo.simulator`` factory (see the simulator conventions); ``options``
-    are :class:`WondeSimulator`'s keywords and :class:`SimOptions`' fields."""
-    return WondeSimulator(school, latency=latency, deny=deny, faults=faults, **options)
+def simulate(school: SourceSchool, **options: Any) -> WondeSimulator:
+    """The simulator, for callers that name the factory (``MisInfo.simulator`` is the
+    class itself); ``options`` are :class:`WondeSimulator`'s keywords and
+    :class:`SimOptions`' fields."""
+    return WondeSimulator(school, **options)

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from misbridge.model import Dataset
+from misbridge.plugin import Dataset
 from misbridge_wonde.simulator.render import ENTITIES, Entity, Json
 from misbridge_wonde.simulator.schools import school_json
 

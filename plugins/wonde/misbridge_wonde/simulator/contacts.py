@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, TypeAlias
 
-from misbridge.source import SourceAddress, SourceEmail, SourceTelephone
+from misbridge.plugin import SourceAddress, SourceEmail, SourceTelephone
 from misbridge_wonde.schema import WireNames
 
 __all__ = ["contact_details", "split_address_lines"]

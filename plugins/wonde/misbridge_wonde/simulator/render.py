@@ -27,8 +27,9 @@ from typing import Any, TypeAlias
 
 from attrs import define, field
 
-from misbridge.model import GroupKind, Role
-from misbridge.source import (
+from misbridge.plugin import (
+    GroupKind,
+    Role,
     SourceGroup,
     SourcePhoto,
     SourceSchool,

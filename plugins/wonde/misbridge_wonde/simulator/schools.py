@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from misbridge.source import SourceSchool
+from misbridge.plugin import SourceSchool
 
 __all__ = ["school_json"]
 

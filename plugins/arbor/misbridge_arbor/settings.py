@@ -6,9 +6,13 @@ from collections.abc import Mapping
 
 from attrs import frozen
 
-from misbridge.errors import ConfigurationError
-from misbridge.hooktypes import CredentialField, ExtractContext, SettingField
-from misbridge.http import http_settings
+from misbridge.plugin import (
+    ConfigurationError,
+    CredentialField,
+    ExtractContext,
+    SettingField,
+    http_settings,
+)
 
 __all__ = ["CREDENTIALS", "PARTNER_HOST", "SETTINGS", "ArborConfig"]
 
@@ -17,7 +21,6 @@ PARTNER_HOST = "https://api.uk.arbor.sc"
 #: Arbor throttles after a few hundred requests and says not for how long (sis-sdk-php
 #: PR #60; a third-party client sleeps 10, 20, 30 s): back off longer than the shared
 #: defaults, up to about two minutes in all, before a request is given up.
-HTTP_DEFAULTS = {"http_attempts": "8", "http_wait_initial": "1", "http_wait_max": "60"}
 HTTP_SETTINGS = http_settings(attempts=8, wait_initial=1, wait_max=60)
 
 CREDENTIALS = (
@@ -26,6 +29,8 @@ CREDENTIALS = (
         "api_key", "Arbor API key (or application password)", env="MISBRIDGE_ARBOR_API_KEY"
     ),
 )
+
+STAFF_CURRENT_FROM = ("contracts", "staff_fields")
 
 SETTINGS = (
     SettingField(
@@ -45,6 +50,7 @@ SETTINGS = (
         "'graphql' (bulk reads, default) or 'rest' (one request per object, as the "
         "official SDK does)",
         default="graphql",
+        choices=("graphql", "rest"),
     ),
     SettingField(
         "incremental",
@@ -53,14 +59,27 @@ SETTINGS = (
         default="off",
         choices=("auto", "off"),
     ),
-    SettingField("page_size", "GraphQL rows per page (Arbor's maximum is not published)", "500"),
-    SettingField("rest_page_size", "REST listing rows per page", "100"),
-    SettingField("rest_first_page", "the number of the first REST page (not published)", "1"),
+    SettingField(
+        "page_size",
+        "GraphQL rows per page (Arbor's maximum is not published)",
+        "500",
+        kind=int,
+        minimum=1,
+    ),
+    SettingField("rest_page_size", "REST listing rows per page", "100", kind=int, minimum=1),
+    SettingField(
+        "rest_first_page",
+        "the number of the first REST page (not published)",
+        "1",
+        kind=int,
+        minimum=0,
+    ),
     *HTTP_SETTINGS,
     SettingField(
         "include_former_staff",
         "yes: also extract staff Arbor still holds whose employment has ended",
         "no",
+        kind=bool,
     ),
     SettingField(
         "staff_current_from",
@@ -68,15 +87,16 @@ SETTINGS = (
         "dates, as the official SDK's examples do) or 'staff_fields' (Staff."
         "isActiveInSchool and Staff.leavingDate, as public GraphQL clients read them)",
         "contracts",
+        choices=STAFF_CURRENT_FROM,
     ),
     SettingField(
         "eligibility_codes",
-        "Arbor eligibility codes of the student flags, as flag=CODE pairs",
+        "Arbor eligibility codes of the student flags, as flag=CODE pairs ('none': off)",
         "fsm=FSM,eal=EAL,pupil_premium=PP,service_child=SC",
     ),
     SettingField(
         "class_subject_path",
-        "where a teaching group's subject name is, as a dotted field path ('' = not read)",
+        "where a teaching group's subject name is, as a dotted field path ('none' = not read)",
         "subject.subjectName",
     ),
     SettingField(
@@ -97,23 +117,7 @@ SETTINGS = (
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
-STAFF_CURRENT_FROM = ("contracts", "staff_fields")
 _FLAGS = frozenset({"fsm", "eal", "pupil_premium", "service_child"})
-
-
-def _int(context: ExtractContext, name: str, low: int = 0) -> int:
-    raw = context.setting(name, _DEFAULTS[name]) or ""
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if value < low:
-        raise ConfigurationError(
-            f"arbor: the setting {name!r} must be a whole number of at least {low}",
-            mis="arbor",
-            setting=name,
-        )
-    return value
 
 
 def _codes(raw: str) -> Mapping[str, str]:
@@ -171,44 +175,30 @@ class ArborConfig:
                     mis="arbor",
                     setting="subdomain",
                 )
-        mode = context.setting("read_mode", "graphql") or "graphql"
-        if mode not in ("graphql", "rest"):
-            raise ConfigurationError(
-                "arbor: read_mode is 'graphql' or 'rest'", mis="arbor", setting="read_mode"
-            )
-
-        former = (context.setting("include_former_staff", "no") or "no").strip().lower()
-        if former not in ("yes", "no", "true", "false"):
-            raise ConfigurationError(
-                "arbor: include_former_staff is 'yes' or 'no'",
-                mis="arbor",
-                setting="include_former_staff",
-            )
-        current_from = context.setting("staff_current_from", "contracts") or "contracts"
-        if current_from not in STAFF_CURRENT_FROM:
-            raise ConfigurationError(
-                "arbor: staff_current_from is 'contracts' or 'staff_fields'",
-                mis="arbor",
-                setting="staff_current_from",
-            )
+        # Typed, bounded and checked once by the core (context.values).
+        values = context.values
 
         def path(name: str) -> str:
+            # "none" turns the field off: an empty value means "not given" to the core's
+            # settings parser (the command line, a configuration file), so the default.
             value = context.settings.get(name)
-            return _DEFAULTS[name] or "" if value is None else value
+            if value is None:
+                return _DEFAULTS[name] or ""
+            return "" if value.strip().lower() == "none" else value
 
         return cls(
             base_url=base.rstrip("/"),
             application_id=app,
-            read_mode=mode,
-            incremental=(context.setting("incremental", "off") or "off").strip().lower() == "auto",
-            page_size=_int(context, "page_size", 1),
-            rest_page_size=_int(context, "rest_page_size", 1),
-            rest_first_page=_int(context, "rest_first_page", 0),
+            read_mode=values["read_mode"],
+            incremental=values["incremental"] == "auto",
+            page_size=values["page_size"],
+            rest_page_size=values["rest_page_size"],
+            rest_first_page=values["rest_first_page"],
             eligibility_codes=_codes(path("eligibility_codes")),
             class_subject_path=path("class_subject_path"),
             exam_subject_path=path("exam_subject_path"),
             exam_qualification_path=path("exam_qualification_path"),
             exam_series_path=path("exam_series_path"),
-            include_former_staff=former in ("yes", "true"),
-            staff_current_from=current_from,
+            include_former_staff=values["include_former_staff"],
+            staff_current_from=values["staff_current_from"],
         )

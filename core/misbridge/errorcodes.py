@@ -1,5 +1,6 @@
-"""The stable error codes: one table that the normaliser, the validator, the store and
-``docs/error-codes.md`` share (a test keeps the doc in step with this table).
+"""The stable error codes: one table that the normaliser, the validator, the store, the
+reports and ``docs/error-codes.md`` share (a test keeps the doc in step with this table).
+It sits below all of them, so that none imports another's.
 
 Scheme: ``MB`` + four digits; the first digit is the area.
 
@@ -26,8 +27,17 @@ from __future__ import annotations
 from attrs import frozen
 
 from misbridge.errors import RecordError, Severity, Stage
+from misbridge.labels import record_identity
 
-__all__ = ["CODES", "ErrorCode", "make_error", "markdown_table", "mis_title"]
+__all__ = [
+    "CODES",
+    "ErrorCode",
+    "make_error",
+    "markdown_table",
+    "mis_title",
+    "record_error",
+    "register_title",
+]
 
 
 @frozen
@@ -369,14 +379,60 @@ _TABLE: tuple[ErrorCode, ...] = (
 
 CODES: dict[str, ErrorCode] = {c.code: c for c in _TABLE}
 
-_MIS_TITLES = {"sims": "SIMS", "arbor": "Arbor", "bromcom": "Bromcom", "wonde": "Wonde"}
+#: Each loaded MIS plugin's ``MisInfo.title`` by MIS name, filled as the plugin manager
+#: reads the plugins (:func:`register_title`): the core knows no MIS by name.
+_TITLES: dict[str, str] = {}
+
+
+def register_title(mis: str, title: str) -> None:
+    """Record how people name ``mis`` (its ``MisInfo.title``), for messages and reports."""
+    _TITLES[mis.lower()] = title
+
+
+_installed_read = False
 
 
 def mis_title(mis: str | None) -> str:
-    """How a data manager names the MIS: "SIMS", not "sims"."""
+    """How a data manager names the MIS: its plugin's ``MisInfo.title`` ("SIMS", not
+    "sims"), else the name as given. A name not yet seen has the installed plugins read
+    once (a store export in a process that never loaded them)."""
+    global _installed_read
     if not mis:
         return "the MIS"
-    return _MIS_TITLES.get(mis.lower(), mis)
+    key = mis.lower()
+    if key not in _TITLES and not _installed_read:
+        _installed_read = True
+        from misbridge.plugins import get_plugin_manager
+
+        get_plugin_manager()
+    return _TITLES.get(key, mis)
+
+
+def record_error(
+    code: str,
+    record: object,
+    *,
+    dataset: str,
+    mis: str | None,
+    title: str | None = None,
+    field: str | None = None,
+    severity: Severity | None = None,
+    **details: object,
+) -> RecordError:
+    """:func:`make_error` for ``record``, named by its identifiers
+    (:func:`~misbridge.labels.record_identity`)."""
+    mis_id, label = record_identity(record)
+    return make_error(
+        code,
+        dataset=dataset,
+        mis=mis,
+        mis_id=mis_id,
+        label=label,
+        field=field,
+        title=title,
+        severity=severity,
+        **details,
+    )
 
 
 def make_error(

@@ -1,40 +1,16 @@
-"""The one HTTP client every web-API plugin uses: retries, deadlines, limits, safety.
-
-One retry layer only (stamina, at the request level; the transport never retries):
-
-- 429 and 5xx answers, transport errors and timeouts are retried with exponential
-  backoff and full jitter, up to ``HttpPolicy.attempts``;
-- ``Retry-After`` (seconds or an HTTP date) is honoured up to ``max_retry_after``;
-  a longer wait fails at once with :class:`~misbridge.errors.RateLimitedError` rather
-  than being silently shortened;
-- each request, body included, has a wall-clock deadline (httpx's read timeout is per
-  chunk and does not bound a slow-drip answer);
-- requests in flight never exceed the connection pool (a semaphore of the same size);
-- bodies are read with a byte cap; a 200 answer that is not JSON (a maintenance page)
-  is an error, never an empty school;
-- requests go only to the hosts the plugin allows: a ``next`` link or redirect to
-  another host is refused before a byte (or the token) is sent there;
-- where a :data:`rate_limiter` is set (the integrator's workers share one through
-  Redis), each attempt first waits for its slot under the vendor host's limit (and its
-  token's), and a 429's ``Retry-After`` pauses every worker sending to that host.
-"""
+"""The HTTP client itself: one httpx client per MIS host, the policy applied to it."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import email.utils
-import hashlib
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import httpx
 import orjson
 import stamina
 import structlog
-from attrs import frozen
 
 from misbridge.errors import (
     AuthenticationError,
@@ -44,135 +20,12 @@ from misbridge.errors import (
     SourceFormatError,
     SourceUnavailableError,
 )
+from misbridge.http.policy import RETRY_STATUSES, HttpPolicy, parse_retry_after
+from misbridge.http.ratelimit import fingerprint, rate_limiter
 
-__all__ = [
-    "HttpPolicy",
-    "MisHttpClient",
-    "RateLimiter",
-    "http_settings",
-    "parse_retry_after",
-    "rate_limiter",
-]
-
-if TYPE_CHECKING:
-    from misbridge.hooktypes import SettingField
+__all__ = ["MisHttpClient"]
 
 log = structlog.get_logger()
-
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-class RateLimiter(Protocol):
-    """Shared request slots per vendor host (and per token where the vendor limits each
-    application): :class:`misbridge.worker.ratelimit.RedisRateLimiter`."""
-
-    async def acquire(self, host: str, token: str) -> None:
-        """Wait for this request's slot (``token`` is a fingerprint, never the secret)."""
-
-    async def pause(self, host: str, token: str, seconds: float) -> None:
-        """The vendor answered 429 with ``Retry-After``: nobody sends there until then."""
-
-
-#: The limiter every :class:`MisHttpClient` of this context uses (None: none).
-rate_limiter: contextvars.ContextVar[RateLimiter | None] = contextvars.ContextVar(
-    "misbridge_rate_limiter", default=None
-)
-
-
-def _fingerprint(headers: Mapping[str, str], auth: object) -> str:
-    """Which application's token a client sends, as a short digest (never the token)."""
-    material = "|".join(
-        f"{k.lower()}={v}"
-        for k, v in sorted(headers.items())
-        if k.lower() in ("authorization", "applicationid", "x-mis-application-id")
-    )
-    if isinstance(auth, tuple):
-        material += "|basic=" + str(auth[0])
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
-
-
-@frozen
-class HttpPolicy:
-    """Limits for one MIS client; every figure is a setting, not a constant."""
-
-    attempts: int = 6
-    wait_initial: float = 0.5
-    wait_max: float = 30.0
-    max_retry_after: float = 900.0
-    request_deadline: float = 120.0
-    timeout: float = 30.0
-    concurrency: int = 8
-    max_body_bytes: int = 256 * 1024 * 1024
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> HttpPolicy:
-        """Read ``http_*`` values (typed, or text as the command line gives them)."""
-        base = cls()
-        kwargs: dict[str, Any] = {}
-        for name, *_ in _POLICY_FIELDS:
-            raw = settings.get(f"http_{name}")
-            if raw not in (None, ""):
-                kind = type(getattr(base, name))
-                kwargs[name] = kind(raw)
-        return cls(**kwargs)
-
-
-#: (HttpPolicy field, help, minimum, maximum) of every ``http_*`` setting.
-_POLICY_FIELDS: tuple[tuple[str, str, float, float], ...] = (
-    ("concurrency", "requests in flight at once", 1, 64),
-    ("attempts", "attempts per request on 429, 5xx and network faults", 1, 100),
-    ("wait_initial", "first wait (seconds) between attempts, doubled each time", 0, 60),
-    ("wait_max", "longest wait (seconds) between attempts", 0, 600),
-    ("max_retry_after", "longest Retry-After (seconds) waited before giving up", 0, 86400),
-    ("request_deadline", "seconds one whole request, body included, may take", 0.01, 3600),
-    ("timeout", "seconds without a byte before a connection is given up", 0.01, 600),
-    ("max_body_bytes", "largest answer accepted, in bytes", 1024, 2**34),
-)
-
-
-def http_settings(**defaults: float) -> tuple[SettingField, ...]:
-    """The ``http_*`` settings every web-API plugin offers, typed and bounded, with this
-    plugin's own defaults (``http_settings(attempts=8)``) over :class:`HttpPolicy`'s."""
-    from misbridge.hooktypes import SettingField
-
-    base = HttpPolicy()
-    unknown = set(defaults) - {name for name, *_ in _POLICY_FIELDS}
-    if unknown:
-        raise TypeError(f"not HttpPolicy fields: {sorted(unknown)}")
-    fields = []
-    for name, help_text, low, high in _POLICY_FIELDS:
-        default = defaults.get(name, getattr(base, name))
-        kind = type(getattr(base, name))
-        fields.append(
-            SettingField(
-                f"http_{name}",
-                f"{help_text} (default {default:g})",
-                default=f"{default:g}" if kind is float else str(int(default)),
-                kind=kind,
-                minimum=low,
-                maximum=high,
-            )
-        )
-    return tuple(fields)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    if value.isascii() and value.isdigit():  # "¹".isdigit() is true, float("¹") fails
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _host(url: httpx.URL) -> str:
@@ -243,7 +96,7 @@ class MisHttpClient:
         self._slots = asyncio.Semaphore(self.policy.concurrency)
         self.requests_sent = 0
         self._limiter = rate_limiter.get()
-        self._token = _fingerprint(dict(headers or {}), auth) if self._limiter else ""
+        self._token = fingerprint(dict(headers or {}), auth) if self._limiter else ""
 
     async def __aenter__(self) -> MisHttpClient:
         return self

@@ -16,19 +16,23 @@ from typing import Any
 import httpx
 import structlog
 
-from misbridge.errors import (
+from misbridge.plugin import (
     ConfigurationError,
+    Dataset,
+    ExtractContext,
+    HttpPolicy,
+    MisHttpClient,
+    PermissionCheck,
     PermissionDeniedError,
+    Secret,
+    Session,
     SourceError,
     SourceFormatError,
 )
-from misbridge.hooktypes import ExtractContext, Secret
-from misbridge.http import HttpPolicy, MisHttpClient
-from misbridge.model import Dataset
 from misbridge_wonde.mapping import is_restored
 from misbridge_wonde.paging import Lister, Tally
 from misbridge_wonde.schema import DEFAULT_BASE_URL, WONDE_HOSTS
-from misbridge_wonde.settings import WondeSettings
+from misbridge_wonde.settings import DATASETS, WondeSettings
 
 __all__ = ["COUNTED", "WondeSession", "list_schools", "open_session"]
 
@@ -71,7 +75,7 @@ def _client(
 
 def _policy(context: ExtractContext) -> HttpPolicy:
     try:
-        return HttpPolicy.from_settings(context.settings)
+        return HttpPolicy.from_context(context)
     except (TypeError, ValueError):
         raise ConfigurationError(
             "wonde: an http_* setting is not a number (http_concurrency, http_attempts, "
@@ -103,8 +107,8 @@ def regional_base(domain: Any, base: httpx.URL) -> str | None:
     )
 
 
-class WondeSession:
-    """What ``authenticate`` returns; the extract hooks read through it."""
+class WondeSession(Session):
+    """What ``authenticate`` opens; each dataset reads through it."""
 
     def __init__(
         self,
@@ -274,6 +278,41 @@ class WondeSession:
     async def aclose(self) -> None:
         for client in self.clients:
             await client.aclose()
+
+    # -- the Session API: what the hooks call ------------------------------------------------
+    @classmethod
+    async def open(cls, context: ExtractContext) -> WondeSession:
+        return await open_session(context)
+
+    async def check(self, context: ExtractContext) -> Sequence[PermissionCheck]:
+        from misbridge_wonde.permissions import check
+
+        return await check(self, DATASETS)
+
+    def years(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_wonde import extract
+
+        return self.tracked(Dataset.YEARS, extract.years(self))
+
+    def staff(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_wonde import extract
+
+        return self.tracked(Dataset.STAFF, extract.staff(self))
+
+    def students(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_wonde import extract
+
+        return self.tracked(Dataset.STUDENTS, extract.students(self))
+
+    def groups(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_wonde import extract
+
+        return self.tracked(Dataset.GROUPS, extract.groups(self))
+
+    def photos(self, context: ExtractContext) -> AsyncIterator[Any]:
+        from misbridge_wonde import extract
+
+        return self.tracked(Dataset.PHOTOS, extract.photos(self))
 
 
 async def open_session(context: ExtractContext) -> WondeSession:

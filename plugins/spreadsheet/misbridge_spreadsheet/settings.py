@@ -7,11 +7,22 @@ from pathlib import Path
 
 from attrs import frozen
 
-from misbridge.errors import ConfigurationError
-from misbridge.hooktypes import CredentialField, ExtractContext, Secret, SettingField
+from misbridge.plugin import (
+    ConfigurationError,
+    CredentialField,
+    Dataset,
+    ExtractContext,
+    Secret,
+    SettingField,
+)
+
+#: What spreadsheets can hold: no photos (an export has none) and no exam results (a
+#: marksheet of grades is read as assessments).
+DATASETS = (Dataset.YEARS, Dataset.STAFF, Dataset.STUDENTS, Dataset.GROUPS, Dataset.ASSESSMENTS)
 
 __all__ = [
     "CREDENTIALS",
+    "DATASETS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_CELL_CHARS",
     "DEFAULT_MAX_COLUMNS",

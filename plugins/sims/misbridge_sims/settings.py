@@ -8,8 +8,13 @@ from pathlib import Path
 
 from attrs import frozen
 
-from misbridge.errors import ConfigurationError
-from misbridge.hooktypes import CredentialField, ExtractContext, Secret, SettingField
+from misbridge.plugin import (
+    ConfigurationError,
+    CredentialField,
+    ExtractContext,
+    Secret,
+    SettingField,
+)
 from misbridge_sims.encoding import AUTO, DECLARED, check_encoding_name, console_code_page
 from misbridge_sims.xmlstream import DEFAULT_MAX_BYTES
 

@@ -7,9 +7,14 @@ from datetime import date
 import httpx
 from attrs import frozen
 
-from misbridge.errors import ConfigurationError
-from misbridge.hooktypes import CredentialField, ExtractContext, SettingField
-from misbridge.http import HttpPolicy, http_settings
+from misbridge.plugin import (
+    ConfigurationError,
+    CredentialField,
+    ExtractContext,
+    HttpPolicy,
+    SettingField,
+    http_settings,
+)
 from misbridge_bromcom.exam_types import DEFAULT_EXAM_TYPES, ExamTypes
 from misbridge_bromcom.filters import DEFAULT_MAX_TERMS
 from misbridge_bromcom.schema import Mode, Vocabulary, parse_overrides
@@ -65,11 +70,15 @@ SETTINGS: tuple[SettingField, ...] = (
         "page_size",
         "Rows per Partner API page; a full page means another one follows.",
         default=str(DEFAULT_PAGE_SIZE),
+        kind=int,
+        minimum=1,
     ),
     SettingField(
         "max_filter_terms",
         "Most values one filter may list; longer lists are split into batches.",
         default=str(DEFAULT_MAX_TERMS),
+        kind=int,
+        minimum=1,
     ),
     SettingField(
         "leavers_since",
@@ -89,6 +98,7 @@ SETTINGS: tuple[SettingField, ...] = (
         "person_id (the pupil's person id, as public Partner API clients read it) or "
         "student_id.",
         default="person_id",
+        choices=("person_id", "student_id"),
     ),
     SettingField(
         "student_email_type",
@@ -100,6 +110,7 @@ SETTINGS: tuple[SettingField, ...] = (
         "Legacy mode: also read pupils' addresses, telephones, emails and SEN history "
         "(PersonAddresses, PersonTelephones, Emails, SENStudents): yes or no.",
         default="yes",
+        kind=bool,
     ),
     SettingField(
         "wire_names",
@@ -142,30 +153,6 @@ MODE_CREDENTIALS: dict[Mode, tuple[str, ...]] = {
 def academic_year_start(today: date) -> date:
     """1 September of the academic year ``today`` falls in."""
     return date(today.year if today.month >= 9 else today.year - 1, 9, 1)
-
-
-def _int(context: ExtractContext, name: str, default: int, minimum: int = 1) -> int:
-    raw = context.setting(name, str(default)) or str(default)
-    try:
-        value = int(raw)
-    except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        raise ConfigurationError(
-            f"bromcom: the setting {name} must be a whole number of at least {minimum}",
-            mis="bromcom",
-            setting=name,
-        )
-    return value
-
-
-def _yes(context: ExtractContext, name: str) -> bool:
-    raw = (context.setting(name, "yes") or "yes").strip().lower()
-    if raw not in ("yes", "no", "true", "false"):
-        raise ConfigurationError(
-            f"bromcom: the setting {name} must be yes or no", mis="bromcom", setting=name
-        )
-    return raw in ("yes", "true")
 
 
 def _url(context: ExtractContext, name: str, default: str) -> httpx.URL:
@@ -234,13 +221,8 @@ class BromcomConfig:
                 mis="bromcom",
                 setting="exam_types",
             )
-        join = (context.setting("student_join_key", "person_id") or "person_id").strip().lower()
-        if join not in ("person_id", "student_id"):
-            raise ConfigurationError(
-                "bromcom: student_join_key must be 'person_id' or 'student_id'",
-                mis="bromcom",
-                setting="student_join_key",
-            )
+        # Typed, bounded and checked once by the core (context.values).
+        values = context.values
         return cls(
             mode=mode,
             school_id=school_id,
@@ -248,15 +230,15 @@ class BromcomConfig:
             base_url=_url(context, "base_url", DEFAULT_BASE_URL),
             photo_url=_url(context, "photo_url", DEFAULT_PHOTO_URL),
             soap_url=_url(context, "soap_url", DEFAULT_SOAP_URL),
-            page_size=_int(context, "page_size", DEFAULT_PAGE_SIZE),
-            max_terms=_int(context, "max_filter_terms", DEFAULT_MAX_TERMS),
+            page_size=values["page_size"],
+            max_terms=values["max_filter_terms"],
             since=since,
             exam_types=exam_types,
-            student_join_key=join,
+            student_join_key=values["student_join_key"],
             student_email_type=(context.setting("student_email_type", "H") or "H").strip(),
             auth_fault=context.setting("soap_auth_fault", DEFAULT_AUTH_FAULT) or DEFAULT_AUTH_FAULT,
             denied_fault=context.setting("soap_denied_fault", DEFAULT_DENIED_FAULT)
             or DEFAULT_DENIED_FAULT,
-            legacy_contacts=_yes(context, "legacy_contacts"),
-            policy=HttpPolicy.from_settings(context.settings),
+            legacy_contacts=values["legacy_contacts"],
+            policy=HttpPolicy.from_context(context),
         )

@@ -1,33 +1,27 @@
-"""What every HTTP simulator shares: latency, injected faults, request counts, serving.
+"""Latency and injected faults around a simulator's ASGI app.
 
-A plugin's simulator is an ASGI application that speaks its vendor's wire format.
-Wrapping it in :class:`FaultInjector` adds, without the simulator knowing:
+A plugin's HTTP simulator is an ASGI application that speaks its vendor's wire format.
+Wrapping it in :class:`FaultInjector` (what :class:`~misbridge.simulation.HttpSimulator`
+does) adds, without the simulator knowing:
 
 - a latency per request (the benchmarks use 40 ms);
 - faults matched by path and counted per match: an HTTP status with the vendor's own
   body and headers (429 with ``Retry-After``, 500, 503), a delay longer than the
   client's deadline, a body cut short mid-stream, an HTML maintenance page with 200.
 
-The same app runs in-process for tests (``httpx.ASGITransport``: the plugin's real
-HTTP code runs, no socket) and on a loopback port for the demo and the benchmarks
-(:func:`serve_loopback`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
 import threading
-import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
 
-import httpx
 from attrs import define, field, frozen
 
-__all__ = ["MAINTENANCE_PAGE", "Fault", "FaultInjector", "asgi_transport", "serve_loopback"]
+__all__ = ["MAINTENANCE_PAGE", "ASGIApp", "Fault", "FaultInjector"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -171,17 +165,7 @@ class FaultInjector:
         await send({"type": "http.response.body", "body": body})
 
     async def _truncated(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, capture)
-        body = b"".join(chunks)
+        start, body = await self._captured(scope, receive)
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": start["status"], "headers": headers})
@@ -251,36 +235,3 @@ async def _answer(
     raw += [(k.encode(), v.encode()) for k, v in headers]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
-
-
-def asgi_transport(app: ASGIApp) -> httpx.AsyncBaseTransport:
-    """An in-process transport to ``app``: the client's real code runs, no socket."""
-    return httpx.ASGITransport(app=app, raise_app_exceptions=False)
-
-
-@contextlib.contextmanager
-def serve_loopback(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve ``app`` on a loopback port (a free one unless ``port`` is given) in a
-    background thread; yields its base URL."""
-    import uvicorn
-
-    if not port:
-        with socket.socket() as probe:
-            probe.bind((host, 0))
-            port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"simulator:{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the simulator did not start on the loopback interface")
-        time.sleep(0.01)
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
