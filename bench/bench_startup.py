@@ -47,8 +47,16 @@ def _loaded():
 #: (label, code run first and not timed, code timed).
 STEPS: tuple[tuple[str, str, str], ...] = (
     ("import misbridge", "", "import misbridge"),
-    ("import misbridge.pipeline (after misbridge)", "import misbridge", "import misbridge.pipeline"),
-    ("get_plugin_manager() (after misbridge)", "import misbridge", "misbridge.get_plugin_manager()"),
+    (
+        "import misbridge.pipeline (after misbridge)",
+        "import misbridge",
+        "import misbridge.pipeline",
+    ),
+    (
+        "get_plugin_manager() (after misbridge)",
+        "import misbridge",
+        "misbridge.get_plugin_manager()",
+    ),
     (
         "get_plugin_manager() + pipeline import",
         "import misbridge",

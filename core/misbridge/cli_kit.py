@@ -43,6 +43,7 @@ __all__ = [
     "clean",
     "fail",
     "mis_command_group",
+    "mis_group_help",
     "resolve_credentials",
     "state",
 ]
@@ -160,10 +161,15 @@ def _require_settings(info: MisInfo, settings: Mapping[str, str]) -> None:
             )
 
 
+def mis_group_help(info: MisInfo) -> str:
+    """The help of ``misbridge <mis>``, listed before the plugin's commands are built."""
+    return f"Work with {info.title}."
+
+
 def mis_command_group(info: MisInfo) -> click.Group:
     """``misbridge <mis>`` with ``check``, ``extract`` and ``simulate``."""
 
-    @click.group(name=info.name, help=f"Work with {info.title}.")
+    @click.group(name=info.name, help=mis_group_help(info))
     def group() -> None:
         pass
 

@@ -192,6 +192,12 @@ class Plugins:
         self._check_pending()
         self._read_mis_info()
 
+    def record_error(self, name: str, error: str) -> None:
+        """Record that a loaded plugin failed at something later (its commands)."""
+        dist = self._distributions.get(name, (None, ""))[0]
+        self.load_errors.append(PluginLoadError(name=name, distribution=dist, error=error))
+        log.warning("plugin.failed", plugin=name, error=error)
+
     def _check_pending(self) -> None:
         while True:
             try:
@@ -304,17 +310,26 @@ def _allowed(env: Mapping[str, str]) -> set[str] | None:
 
 def _entry_points(
     allowed: set[str] | None,
-) -> Iterable[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]]:
+) -> Iterable[tuple[importlib.metadata.EntryPoint, tuple[str, str]]]:
+    """The ``misbridge`` entry points, each with its distribution's (name, version).
+
+    Only the metadata of a distribution that has one of our entry points is parsed: an
+    environment holds a hundred packages or more, and parsing each one's metadata was
+    most of the time the plugin manager took apart from imports.
+    """
     seen: set[tuple[str, str]] = set()
     for dist in importlib.metadata.distributions():
-        dist_name = dist.metadata["Name"] or "?"
-        for ep in dist.entry_points:
-            if ep.group != ENTRY_POINT_GROUP or (dist_name, ep.name) in seen:
+        ours = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+        if not ours:
+            continue
+        dist_info = (dist.metadata["Name"] or "?", dist.version)
+        for ep in ours:
+            if (dist_info[0], ep.name) in seen:
                 continue
-            seen.add((dist_name, ep.name))
-            if allowed is not None and ep.name not in allowed and dist_name not in allowed:
+            seen.add((dist_info[0], ep.name))
+            if allowed is not None and ep.name not in allowed and dist_info[0] not in allowed:
                 continue
-            yield ep, dist
+            yield ep, dist_info
 
 
 def get_plugin_manager(
@@ -331,8 +346,7 @@ def get_plugin_manager(
         pm.register(importlib.import_module(module_name), name=module_name)
     if load_entrypoints:
         allowed = _allowed(os.environ if env is None else env)
-        for ep, dist in _entry_points(allowed):
-            dist_info = (dist.metadata["Name"] or "?", dist.version)
+        for ep, dist_info in _entry_points(allowed):
             if pm.has_plugin(ep.name):
                 registry.load_errors.append(
                     PluginLoadError(ep.name, dist_info[0], "another plugin has the same name")

@@ -192,13 +192,20 @@ class MisPlugin:
         return extract
 
     def _register_commands(self, cli: click.Group) -> None:
+        # The group is built when it is used: ``misbridge --help``, and every other
+        # command, must not import each plugin's command module and what it imports.
+        from misbridge.cli.lazy import LazyGroup
+        from misbridge.cli_kit import mis_group_help
+
+        cli.add_command(LazyGroup(self.info.name, mis_group_help(self.info), self._command_group))
+
+    def _command_group(self) -> click.Group:
         if self._cli is None:
             from misbridge.cli_kit import mis_command_group
 
-            cli.add_command(mis_command_group(self.info))
-            return
+            return mis_command_group(self.info)
         build: Callable[[MisInfo], click.Group] = _resolve(self._cli)
-        cli.add_command(build(self.info))
+        return build(self.info)
 
 
 async def _checked(

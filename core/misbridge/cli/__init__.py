@@ -5,12 +5,14 @@ export) are plugins of the ``register_commands`` hook like any MIS plugin's driv
 (:data:`COMMAND_PLUGINS`); a plugin that fails to load is listed by ``misbridge
 plugins`` with its error and never stops the command line.
 
-Start-up stays short: ``--version`` loads no plugin, and every command imports what it
-needs (the store, the vault, an MIS client) only when it runs.
+Start-up stays short: ``--version`` loads no plugin, an MIS plugin's command group is
+built only when it is used (:class:`misbridge.cli.lazy.LazyGroup`), and every command
+imports what it needs (the store, the vault, an MIS client) only when it runs.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import sys
@@ -59,7 +61,7 @@ class _Root(click.Group):
         for name in COMMAND_PLUGINS:
             if not plugins.pm.has_plugin(name):
                 plugins.register(importlib.import_module(name), name)
-        plugins.pm.hook.register_commands(cli=self)
+        _register_commands(plugins, self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load()
@@ -74,6 +76,27 @@ class _Root(click.Group):
             self._load()
             found = super().get_command(ctx, cmd_name)
         return found
+
+
+def _register_commands(plugins: Any, cli: click.Group) -> None:
+    """Each plugin's ``register_commands``, one at a time in pluggy's order, so that a
+    plugin whose commands fail is listed by ``misbridge plugins`` and the rest work."""
+    hook = plugins.pm.hook.register_commands
+    impls = hook.get_hookimpls()
+    if any(impl.wrapper or impl.hookwrapper for impl in impls):
+        # A wrapper needs pluggy's own call, over every plugin at once.
+        _guarded(plugins, "register_commands", lambda: hook(cli=cli))
+        return
+    for impl in reversed(impls):  # pluggy calls the last registered first
+        arguments = dict.fromkeys(impl.argnames, cli)  # the hook's one argument
+        _guarded(plugins, impl.plugin_name, functools.partial(impl.function, **arguments))
+
+
+def _guarded(plugins: Any, name: str, call: Callable[[], object]) -> None:
+    try:
+        call()
+    except Exception as exc:  # one plugin's broken commands never stop the command line
+        plugins.record_error(name, f"register_commands failed: {type(exc).__name__}: {exc}")
 
 
 def build_cli(plugins: Any = None) -> click.Group:

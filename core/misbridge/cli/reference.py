@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from misbridge.cli.lazy import resolved
+
 __all__ = ["render"]
 
 
@@ -39,6 +41,7 @@ def _command(lines: list[str], command: click.Command, path: list[str], depth: i
         for name in command.list_commands(ctx):
             sub = command.get_command(ctx, name)
             if sub is not None and not sub.hidden:
+                sub = resolved(sub)
                 _command(lines, sub, [*path, name], depth + 1)
 
 

@@ -20,9 +20,13 @@ One retry layer only (stamina, at the request level; the transport never retries
 
 from __future__ import annotations
 
-from misbridge.http.client import MisHttpClient
+from typing import TYPE_CHECKING, Any
+
 from misbridge.http.policy import RETRY_STATUSES, HttpPolicy, http_settings, parse_retry_after
 from misbridge.http.ratelimit import RateLimiter, rate_limiter
+
+if TYPE_CHECKING:
+    from misbridge.http.client import MisHttpClient
 
 __all__ = [
     "RETRY_STATUSES",
@@ -33,3 +37,13 @@ __all__ = [
     "parse_retry_after",
     "rate_limiter",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The client (httpx, stamina) is imported when first used: a plugin's settings name
+    # http_settings() and HttpPolicy, and every process loads every plugin's settings.
+    if name == "MisHttpClient":
+        from misbridge.http.client import MisHttpClient
+
+        return MisHttpClient
+    raise AttributeError(f"module 'misbridge.http' has no attribute {name!r}")

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import stamina
 import structlog
 
 from misbridge.errors import RecordError
 from misbridge.hookspecs import hookimpl
 from misbridge.report.files import error_rows
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["BATCH", "SCHEMA", "post_errors", "report_errors"]
 
@@ -36,6 +37,10 @@ class _Retry(Exception):
 
 
 def _target(url: str) -> httpx.URL | None:
+    # httpx and stamina are imported when a report is sent: every process loads this
+    # plugin, and most never set MISBRIDGE_REPORT_URL.
+    import httpx
+
     try:
         target = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
@@ -56,6 +61,9 @@ def post_errors(
     transport: httpx.BaseTransport | None = None,
 ) -> bool:
     """POST the errors in batches; True when every batch was accepted (2xx)."""
+    import httpx
+    import stamina
+
     target = _target(url)
     if target is None:
         log.warning("report.webhook.bad_url", reason="must be https, or http on loopback")
@@ -94,6 +102,8 @@ def post_errors(
 
 
 def _send(client: httpx.Client, target: httpx.URL, payload: dict[str, Any]) -> int:
+    import httpx
+
     try:
         response = client.post(target, json=payload)
     except httpx.TransportError as exc:

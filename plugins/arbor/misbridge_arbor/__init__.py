@@ -8,12 +8,25 @@ one. See ``docs/plugins/arbor.md``.
 
 from __future__ import annotations
 
-from misbridge.plugin import Dataset, MisInfo, MisPlugin
-from misbridge_arbor.session import ArborSession
-from misbridge_arbor.settings import CREDENTIALS, SETTINGS
-from misbridge_arbor.simulator import ArborSimulator
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["INFO", "plugin"]
+from misbridge.plugin import Dataset, MisInfo, MisPlugin
+from misbridge_arbor.settings import CREDENTIALS, SETTINGS
+
+if TYPE_CHECKING:
+    from misbridge_arbor.simulator import ArborSimulator
+
+__all__ = ["INFO", "plugin", "simulator"]
+
+
+def simulator(school: Any, **options: Any) -> ArborSimulator:
+    """The Arbor simulator (:mod:`misbridge_arbor.simulator`)."""
+    # Imported here: loading the plugins (every CLI command, every library extract)
+    # must not pay for a simulator, its web framework or its renderers.
+    from misbridge_arbor.simulator import ArborSimulator
+
+    return ArborSimulator(school, **options)
+
 
 INFO = MisInfo(
     name="arbor",
@@ -22,11 +35,12 @@ INFO = MisInfo(
     settings=SETTINGS,
     # Every dataset but assessments, which this plugin does not read (yet).
     datasets=tuple(d for d in Dataset if d is not Dataset.ASSESSMENTS),
-    simulator=ArborSimulator,
+    simulator=simulator,
     docs_url="docs/plugins/arbor.md",
     school_setting="subdomain",
     api="1.0",
 )
 
-#: The entry point (``arbor = "misbridge_arbor:plugin"``): every hook, from the session.
-plugin = MisPlugin(INFO, ArborSession)
+#: The entry point (``arbor = "misbridge_arbor:plugin"``): every hook, from the session,
+#: which is imported on first use.
+plugin = MisPlugin(INFO, "misbridge_arbor.session:ArborSession")

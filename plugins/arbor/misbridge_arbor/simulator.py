@@ -397,5 +397,5 @@ class ArborSimulator(HttpSimulator):
 
 def simulator(school: SourceSchool, **options: Any) -> ArborSimulator:
     """The simulator, for callers that name the factory (``MisInfo.simulator`` is the
-    class itself)."""
+    package's own, which imports this module on first use)."""
     return ArborSimulator(school, **options)

@@ -8,12 +8,25 @@ The hooks come from the session (:mod:`.session`); the wire vocabulary is in
 
 from __future__ import annotations
 
-from misbridge.plugin import Dataset, FieldCoverage, MisInfo, MisPlugin
-from misbridge_bromcom.session import BromcomSession
-from misbridge_bromcom.settings import CREDENTIALS, SETTINGS
-from misbridge_bromcom.simulator import BromcomSimulator
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["INFO", "plugin"]
+from misbridge.plugin import Dataset, FieldCoverage, MisInfo, MisPlugin
+from misbridge_bromcom.settings import CREDENTIALS, SETTINGS
+
+if TYPE_CHECKING:
+    from misbridge_bromcom.simulator import BromcomSimulator
+
+__all__ = ["INFO", "plugin", "simulator"]
+
+
+def simulator(school: Any, **options: Any) -> BromcomSimulator:
+    """The Bromcom simulator (:mod:`misbridge_bromcom.simulator`)."""
+    # Imported here: loading the plugins (every CLI command, every library extract)
+    # must not pay for a simulator, its web framework or its renderers.
+    from misbridge_bromcom.simulator import BromcomSimulator
+
+    return BromcomSimulator(school, **options)
+
 
 #: StudentFlatView has no address or telephone of the pupil (contact1..3 are the parents'),
 #: one studentEmail without its type or Primary/Main flags, and the SEN provision in force
@@ -37,7 +50,7 @@ INFO = MisInfo(
     settings=SETTINGS,
     # Every dataset but assessments, which this plugin does not read (yet).
     datasets=tuple(d for d in Dataset if d is not Dataset.ASSESSMENTS),
-    simulator=BromcomSimulator,
+    simulator=simulator,
     docs_url="docs/plugins/bromcom.md",
     coverage=FieldCoverage(
         # Collections have a name and a description, no separate short code.
@@ -52,5 +65,8 @@ INFO = MisInfo(
 )
 
 
-#: The entry point (``bromcom = "misbridge_bromcom:plugin"``): every hook, from the session.
-plugin = MisPlugin(INFO, BromcomSession, cli="misbridge_bromcom.cli:group")
+#: The entry point (``bromcom = "misbridge_bromcom:plugin"``): every hook, from the session,
+#: which is imported on first use.
+plugin = MisPlugin(
+    INFO, "misbridge_bromcom.session:BromcomSession", cli="misbridge_bromcom.cli:group"
+)

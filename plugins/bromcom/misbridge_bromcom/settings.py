@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import httpx
 from attrs import frozen
 
 from misbridge.plugin import (
     ConfigurationError,
     CredentialField,
     ExtractContext,
-    HttpPolicy,
     SettingField,
     http_settings,
 )
 from misbridge_bromcom.exam_types import DEFAULT_EXAM_TYPES, ExamTypes
 from misbridge_bromcom.filters import DEFAULT_MAX_TERMS
 from misbridge_bromcom.schema import Mode, Vocabulary, parse_overrides
+
+if TYPE_CHECKING:
+    import httpx
+
+    from misbridge.plugin import HttpPolicy
 
 __all__ = [
     "CREDENTIALS",
@@ -156,12 +160,21 @@ def academic_year_start(today: date) -> date:
 
 
 def _url(context: ExtractContext, name: str, default: str) -> httpx.URL:
+    # httpx is imported when an extract reads the settings, not when the plugin loads.
+    import httpx
+
     url = httpx.URL(context.setting(name, default) or default)
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(
             f"bromcom: the setting {name} must be an http(s) URL", mis="bromcom", setting=name
         )
     return url
+
+
+def _policy(context: ExtractContext) -> HttpPolicy:
+    from misbridge.plugin import HttpPolicy
+
+    return HttpPolicy.from_context(context)
 
 
 @frozen
@@ -240,5 +253,5 @@ class BromcomConfig:
             denied_fault=context.setting("soap_denied_fault", DEFAULT_DENIED_FAULT)
             or DEFAULT_DENIED_FAULT,
             legacy_contacts=values["legacy_contacts"],
-            policy=HttpPolicy.from_context(context),
+            policy=_policy(context),
         )

@@ -170,5 +170,5 @@ class BromcomSimulator(HttpSimulator):
 
 def simulate(school: SourceSchool, **options: Any) -> BromcomSimulator:
     """The simulator, for callers that name the factory (``MisInfo.simulator`` is the
-    class itself)."""
+    package's own, which imports this module on first use)."""
     return BromcomSimulator(school, **options)

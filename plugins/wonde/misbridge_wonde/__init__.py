@@ -9,12 +9,25 @@ the simulator in :mod:`misbridge_wonde.simulator` and the command line in
 
 from __future__ import annotations
 
-from misbridge.plugin import FieldCoverage, MisInfo, MisPlugin
-from misbridge_wonde.session import WondeSession
-from misbridge_wonde.settings import CREDENTIALS, DATASETS, SETTINGS
-from misbridge_wonde.simulator import WondeSimulator
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["INFO", "plugin"]
+from misbridge.plugin import FieldCoverage, MisInfo, MisPlugin
+from misbridge_wonde.settings import CREDENTIALS, DATASETS, SETTINGS
+
+if TYPE_CHECKING:
+    from misbridge_wonde.simulator import WondeSimulator
+
+__all__ = ["INFO", "plugin", "simulator"]
+
+
+def simulator(school: Any, **options: Any) -> WondeSimulator:
+    """The Wonde simulator (:mod:`misbridge_wonde.simulator`)."""
+    # Imported here: loading the plugins (every CLI command, every library extract)
+    # must not pay for a simulator, its web framework or its renderers.
+    from misbridge_wonde.simulator import WondeSimulator
+
+    return WondeSimulator(school, **options)
+
 
 INFO = MisInfo(
     name="wonde",
@@ -22,7 +35,7 @@ INFO = MisInfo(
     credentials=CREDENTIALS,
     settings=SETTINGS,
     datasets=DATASETS,
-    simulator=WondeSimulator,
+    simulator=simulator,
     docs_url="docs/plugins/wonde.md",
     coverage=FieldCoverage(
         frozenset(
@@ -47,5 +60,6 @@ INFO = MisInfo(
     api="1.0",
 )
 
-#: The entry point (``wonde = "misbridge_wonde:plugin"``): every hook, from the session.
-plugin = MisPlugin(INFO, WondeSession, cli="misbridge_wonde.cli:group")
+#: The entry point (``wonde = "misbridge_wonde:plugin"``): every hook, from the session,
+#: which is imported on first use.
+plugin = MisPlugin(INFO, "misbridge_wonde.session:WondeSession", cli="misbridge_wonde.cli:group")

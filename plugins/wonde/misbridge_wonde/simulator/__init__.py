@@ -157,6 +157,6 @@ def _naive_utc(when: datetime) -> datetime:
 
 def simulate(school: SourceSchool, **options: Any) -> WondeSimulator:
     """The simulator, for callers that name the factory (``MisInfo.simulator`` is the
-    class itself); ``options`` are :class:`WondeSimulator`'s keywords and
-    :class:`SimOptions`' fields."""
+    package's own, which imports this module on first use); ``options`` are
+    :class:`WondeSimulator`'s keywords and :class:`SimOptions`' fields."""
     return WondeSimulator(school, **options)
