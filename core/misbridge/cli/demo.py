@@ -16,7 +16,6 @@ import click
 
 from misbridge.cli_kit import EXIT_FAILED, fail, state
 from misbridge.errors import MisbridgeError
-from misbridge.simulation import reachable
 
 __all__ = ["demo_command"]
 
@@ -44,6 +43,7 @@ def demo_command(
     from misbridge.cli.render import run_with_progress
     from misbridge.jobs.config import SchoolConfig
     from misbridge.sample import sample_school
+    from misbridge.simulation import reachable
 
     cli = state(ctx)
     available = sorted(n for n, p in cli.plugins.mis.items() if p.info.simulator is not None)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
+from misbridge.cli.lazy import LazyGroup
 from misbridge.cli_kit import clean, state
 
 __all__ = ["plugins_command"]
@@ -21,6 +23,7 @@ def plugins_command(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     root = ctx.find_root().command
     if isinstance(root, click.Group):
         root.list_commands(ctx)  # registers the core's command plugins, to list them
+        _build_plugin_groups(cli.plugins, root)
     rows = [
         r
         for r in cli.plugins.describe()
@@ -52,3 +55,16 @@ def plugins_command(ctx: click.Context, as_json: bool, show_all: bool) -> None:
             f"[red]{clean(r['error'])}[/]" if r["error"] else "",
         )
     cli.console.print(table)
+
+
+def _build_plugin_groups(plugins: Any, root: click.Group) -> None:
+    """Build each plugin's command group (the rest of the command line builds one only
+    when it is used), so that a group that cannot be built is listed with its error."""
+    for name, command in sorted(root.commands.items()):
+        if not isinstance(command, LazyGroup):
+            continue
+        try:
+            command.resolve()
+        except click.ClickException as exc:
+            loaded = plugins.mis.get(name)
+            plugins.record_error(loaded.plugin_name if loaded else name, exc.message)
