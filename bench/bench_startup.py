@@ -7,7 +7,8 @@ Every figure is taken in a new interpreter (nothing cached in ``sys.modules``), 
 steps are timed inside the child with ``time.process_time()`` (CPU) and
 ``time.perf_counter()`` (wall); whole commands are timed from outside, wall by
 ``perf_counter`` and CPU by the children's ``getrusage`` (user + system). ``python -c
-pass`` is the interpreter's own floor, included in every command's figure.
+pass`` is the interpreter's own floor, included in every command's figure. An untimed
+run of each step first writes the ``.pyc`` files, which an installed package has.
 
 The last lines list which heavy libraries (the store's SQLAlchemy and Alembic, the
 vault's cryptography, the hub's FastAPI, Celery, openpyxl, Arbor's graphql-core, httpx)
@@ -126,13 +127,17 @@ def _cli_loaded(args: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
 
 
 def measure(repeat: int) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # Bytecode is written (an installed package has its .pyc files; a checkout run with
+    # PYTHONDONTWRITEBYTECODE=1 and no __pycache__ compiles every module on every run).
+    env = {**os.environ}
     env.pop("PYTHONPROFILEIMPORTTIME", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     report: dict[str, Any] = {"repeat": repeat, "load": os.getloadavg(), "steps": {}}
     for label, setup, timed in STEPS:
         cpu: list[float] = []
         wall: list[float] = []
         last: dict[str, Any] = {}
+        _run([sys.executable, "-c", _child_code(setup, timed)], env)  # untimed: the .pyc files
         for _ in range(repeat):
             _, _, out = _run([sys.executable, "-c", _child_code(setup, timed)], env)
             last = json.loads(out.strip().splitlines()[-1])
@@ -153,6 +158,7 @@ def measure(repeat: int) -> dict[str, Any]:
     report["commands"] = {}
     for label, argv in commands.items():
         cpu, wall = [], []
+        _run(argv, env)
         for _ in range(repeat):
             w, c, _ = _run(argv, env)
             wall.append(w)
