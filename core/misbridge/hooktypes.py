@@ -143,7 +143,10 @@ class MisInfo:
     vendor: called as ``simulator(school, *, latency=0.0, deny=(), faults=(), **options)``
     with a :class:`~misbridge.source.SourceSchool`, it returns a :class:`Simulator`
     (write it on :class:`misbridge.simulation.HttpSimulator` or
-    :class:`misbridge.simulation.LocalSimulator`; passing the class itself is usual).
+    :class:`misbridge.simulation.LocalSimulator`). The class itself will do; a function
+    that imports the simulator's module when called keeps that module (and its web
+    framework) out of every process that only loads the plugins, as the first-party
+    plugins and ``misbridge plugin new`` do.
     """
 
     name: str
