@@ -216,8 +216,9 @@ def _night(
         assert sorted(n for _, n in completed) == [1] * len(ids)  # exactly once each
         assert retaken >= 1  # the killed worker's extract was taken over, not lost
         assert acked == len(ids)
-        runs = schedules.schedule_runs(hub.engine, _everyone(), schedule["id"])
-        assert {r["state"] for r in runs} == {"ready"} and len(runs) == len(ids)
+        # A slot turns "ready" on the hub's next sweep after its extract is ready.
+        runs = _settled_runs(hub, schedule["id"], timeout=60)
+        assert {r["state"] for r in runs} == {"ready"} and len(runs) == len(ids), runs
         assert vendors["wonde"][2].busiest_second() <= VENDOR_LIMIT
     finally:
         for worker in pool:
@@ -272,6 +273,15 @@ def _wait_all_ready(hub: HubProcess, ids: list[str], timeout: float) -> dict[str
             return states
         time.sleep(0.25)
     return {k: v[0] for k, v in _states(hub, ids).items()}
+
+
+def _settled_runs(hub: HubProcess, schedule_id: str, timeout: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = schedules.schedule_runs(hub.engine, _everyone(), schedule_id)
+        if all(r["state"] != "started" for r in runs) or time.monotonic() > deadline:
+            return list(runs)
+        time.sleep(0.25)
 
 
 def _logs(folder: Path) -> str:
