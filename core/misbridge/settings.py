@@ -44,7 +44,7 @@ def suggest(name: str, known: Iterable[str]) -> str:
 def unknown_name(what: str, name: str, known: Iterable[str], where: str) -> ConfigurationError:
     names = sorted(known)
     return ConfigurationError(
-        f"unknown {what} {name!r} {where}{suggest(name, names)} "
+        f"unknown {what} {name!r}{' ' + where if where else ''}{suggest(name, names)} "
         f"(known: {', '.join(names) or 'none'})",
         setting=name,
     )
@@ -138,7 +138,7 @@ def parse_settings(
     for name, raw in given.items():
         field = declared.get(name)
         if field is None:
-            raise unknown_name(f"{mis} setting", name, declared, place)
+            raise unknown_name(f"{mis} setting", name, declared, where)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue  # not given: the default applies
         value = _parse(field, raw, place)

@@ -187,10 +187,11 @@ def test_a_misspelt_setting_is_an_error_with_a_suggestion(
         run(config.school(), credentials={"token": "x"})
     assert "school hollowfield" in str(raised.value)
     # The library says the same.
-    with pytest.raises(ConfigurationError, match=f"did you mean '{suggested}'"):
+    with pytest.raises(ConfigurationError, match=f"did you mean '{suggested}'") as library:
         misbridge.extract(
             "wonde", settings={"school_id": "A1", key: "1"}, credentials={"token": "x"}
         )
+    assert str(library.value).startswith(f"unknown wonde setting {key!r}; did you mean")
 
 
 def test_a_misspelt_key_of_the_file_names_the_closest(tmp_path: Path) -> None:
