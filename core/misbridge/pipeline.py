@@ -32,6 +32,7 @@ from typing import Protocol
 import structlog
 
 from misbridge.errors import MisbridgeError, PermissionDeniedError, Severity
+from misbridge.gcpause import GcPause
 from misbridge.hooktypes import ExtractContext, MisInfo, MisSession, Secret
 from misbridge.model import Dataset, Deletion
 from misbridge.normalise import Normaliser, NormaliseSettings
@@ -92,6 +93,7 @@ class _Run:
         self.collect = collect
         self.on_record = on_record
         self.batch = BatchChecker(validator)
+        self.gc = GcPause()
 
     def accept(self, dataset: Dataset, source: object) -> bool:
         """Normalise and validate one source record; True when it was passed on."""
@@ -134,8 +136,10 @@ class _Run:
                 status = OutcomeStatus.UNSUPPORTED
                 message = f"{self.result.mis} does not offer the {dataset.value} dataset"
             else:
+                tick = self.gc.tick
                 async for record in stream:
                     seen += 1
+                    tick()
                     if self.accept(dataset, record):
                         accepted += 1
                     else:
@@ -281,17 +285,21 @@ async def extract_async(
     run.result.lacks = info.lacking(context.settings)
     wanted = _datasets(datasets)
     log.info("extract.start", mis=mis, datasets=[d.value for d in wanted])
-    session = await hooks.authenticate(context)
-    try:
-        if concurrent_datasets:
-            async with asyncio.TaskGroup() as group:
+    # The collector waits until the school is read (misbridge.gcpause says why).
+    with run.gc:
+        session = await hooks.authenticate(context)
+        try:
+            if concurrent_datasets:
+                async with asyncio.TaskGroup() as group:
+                    for dataset in wanted:
+                        group.create_task(
+                            run.run_dataset(hooks, dataset, session, context, info.title)
+                        )
+            else:
                 for dataset in wanted:
-                    group.create_task(run.run_dataset(hooks, dataset, session, context, info.title))
-        else:
-            for dataset in wanted:
-                await run.run_dataset(hooks, dataset, session, context, info.title)
-    finally:
-        await session.aclose()
+                    await run.run_dataset(hooks, dataset, session, context, info.title)
+        finally:
+            await session.aclose()
     run.result.outcomes = {d: run.result.outcomes[d] for d in wanted}
     run.result.finished = datetime.now(UTC)
     log.info(
