@@ -98,26 +98,28 @@ class _Run:
     def accept(self, dataset: Dataset, source: object) -> bool:
         """Normalise and validate one source record; True when it was passed on."""
         model, errors = self.normaliser.normalise(dataset, source)  # type: ignore[arg-type]
-        if isinstance(model, Deletion):
+        if model is None:
+            self.result.errors.extend(errors)
+            return False
+        if type(model) is Deletion:
             self.result.errors.extend(errors)
             self.result.deletions.setdefault(dataset, []).append(model)
             if self.sink is not None:
                 self.sink.write(dataset, model)
             return True
-        if model is not None:
-            errors = [
-                *errors,
-                *self.validator.validate(dataset, model),
-                *self.batch.add(dataset, model),
-            ]
+        # Most records have no problem at all: lists are joined only when one has.
+        invalid = self.validator.validate(dataset, model)  # type: ignore[arg-type]
+        repeated = self.batch.add(dataset, model)  # type: ignore[arg-type]
+        if invalid or repeated:
+            errors = [*errors, *invalid, *repeated]
         if errors:
             self.result.errors.extend(errors)
-        if model is None or any(e.severity is Severity.ERROR for e in errors):
-            return False
+            if any(e.severity is Severity.ERROR for e in errors):
+                return False
         if self.sink is not None:
             self.sink.write(dataset, model)
         if self.collect:
-            self.result.records.setdefault(dataset, []).append(model)
+            self.result.records.setdefault(dataset, []).append(model)  # type: ignore[arg-type]
         return True
 
     async def run_dataset(

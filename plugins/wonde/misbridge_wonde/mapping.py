@@ -260,6 +260,8 @@ def memberships(person: Json, role: Role, kinds: Mapping[str, GroupKind]) -> lis
     """A person's groups and classes (Wonde gives no membership dates), then the staff
     of those classes where they come nested (``include=classes.employees``): a class's
     teachers may be given only that way."""
+    # Fifteen a pupil: the helpers' common cases (a text id, no nested staff) are
+    # written out here, the helpers called only for the rest.
     person_id = _id(person)
     found = []
     for item in _many(person, "groups"):
@@ -267,8 +269,12 @@ def memberships(person: Json, role: Role, kinds: Mapping[str, GroupKind]) -> lis
         if kind is not None:
             found.append(SourceMembership(_id(item), kind, person_id, role))
     for item in _many(person, "classes"):
-        found.append(SourceMembership(_id(item), GroupKind.CLASS, person_id, role))
-        found += class_staff(item)
+        class_id = item.get("id")
+        if type(class_id) is not str:
+            class_id = _id(item)
+        found.append(SourceMembership(class_id, GroupKind.CLASS, person_id, role))
+        if item.get("employees") is not None:
+            found += class_staff(item)
     return found
 
 
