@@ -94,32 +94,41 @@ class _Run:
         self.on_record = on_record
         self.batch = BatchChecker(validator)
         self.gc = GcPause()
+        # Bound once: accept() runs for every record of the school.
+        self._normalise = normaliser.normalise
+        self._validate = validator.validate
+        self._check = self.batch.add
+        self._errors = self.result.errors
+        self._kept: dict[Dataset, list[ModelRecord]] = {}
 
     def accept(self, dataset: Dataset, source: object) -> bool:
         """Normalise and validate one source record; True when it was passed on."""
-        model, errors = self.normaliser.normalise(dataset, source)  # type: ignore[arg-type]
+        model, errors = self._normalise(dataset, source)  # type: ignore[arg-type]
         if model is None:
-            self.result.errors.extend(errors)
+            self._errors.extend(errors)
             return False
         if type(model) is Deletion:
-            self.result.errors.extend(errors)
+            self._errors.extend(errors)
             self.result.deletions.setdefault(dataset, []).append(model)
             if self.sink is not None:
                 self.sink.write(dataset, model)
             return True
         # Most records have no problem at all: lists are joined only when one has.
-        invalid = self.validator.validate(dataset, model)  # type: ignore[arg-type]
-        repeated = self.batch.add(dataset, model)  # type: ignore[arg-type]
+        invalid = self._validate(dataset, model)  # type: ignore[arg-type]
+        repeated = self._check(dataset, model)  # type: ignore[arg-type]
         if invalid or repeated:
             errors = [*errors, *invalid, *repeated]
         if errors:
-            self.result.errors.extend(errors)
+            self._errors.extend(errors)
             if any(e.severity is Severity.ERROR for e in errors):
                 return False
         if self.sink is not None:
             self.sink.write(dataset, model)
         if self.collect:
-            self.result.records.setdefault(dataset, []).append(model)  # type: ignore[arg-type]
+            kept = self._kept.get(dataset)
+            if kept is None:  # the dataset's list appears with its first record
+                kept = self._kept[dataset] = self.result.records.setdefault(dataset, [])
+            kept.append(model)  # type: ignore[arg-type]
         return True
 
     async def run_dataset(

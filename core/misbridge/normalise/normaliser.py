@@ -121,9 +121,9 @@ class Normaliser(StudentRules):
     def _membership(self, r: SourceMembership, dataset: str) -> Normalised:
         # A school has fifteen memberships a pupil: _strip and _date's own fast paths,
         # written out here, are a measurable share of an extract.
-        group_id, person_id = r.group_mis_id, r.person_mis_id
-        group_id = group_id.strip() or None if group_id else None
-        person_id = person_id.strip() or None if person_id else None
+        group, person = r.group_mis_id, r.person_mis_id
+        group_id = group.strip() or None if group else None
+        person_id = person.strip() or None if person else None
         if group_id is None or person_id is None:
             return self._no_id(r, dataset, "group membership")
         errors: list[RecordError] = []
