@@ -4,7 +4,9 @@ A bench script describes a :class:`BenchCase` and calls :func:`run_case`, which
 
 1. builds the deterministic sample school (``misbridge.testing.sample_school``);
 2. asks the plugin's ``MisInfo.simulator`` for a stand-in serving it, with an injected
-   latency per request (``FaultInjector``), and serves it on a loopback port;
+   latency per request (``FaultInjector``), and serves it on a loopback port (in a
+   process of its own with ``simulator_process``, ``simserver.py``: then CPU is the
+   client's alone);
 3. runs the real pipeline twice in this process against the same simulator: *ours*
    (the plugin's default settings, datasets fetched concurrently) and the *baseline*
    (``baseline_settings`` plus ``concurrent_datasets=False``: the way the vendors'
