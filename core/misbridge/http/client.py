@@ -62,9 +62,10 @@ class MisHttpClient:
     """An httpx client bound to one MIS host, with :class:`HttpPolicy` applied.
 
     ``requests_sent`` counts every attempt (retries included), for tests and benchmarks.
-    ``verify`` is how an https server's certificate is checked: True (certifi's roots),
-    or a CA bundle's path; the TLS context is shared by every client with the same
-    setting (:mod:`misbridge.http.tls`).
+    ``verify`` is how an https server's certificate is checked: True (the default:
+    certifi's roots), a CA bundle's path, or False (no check, only when asked outright);
+    the TLS context is shared by every client with the same setting
+    (:mod:`misbridge.http.tls`).
     """
 
     def __init__(
