@@ -44,36 +44,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from simserver import served_elsewhere  # bench/ is on the path: run as a script
+
 PER_PAGE = 200
 TODAY = date(2026, 10, 1)
 VARIANTS = ("misbridge", "misbridge+sqlite", "dlt extract", "dlt run", "dlt run nesting=0")
-
-
-# -- the simulator, in its own process ---------------------------------------------------
-def serve(students: int, staff: int, latency: float, seed: int) -> None:
-    """Serve the simulator; print how to reach it; answer ``requests`` lines on stdin."""
-    import logging
-
-    from misbridge.logs import configure_logging
-    from misbridge.plugins import get_plugin_manager
-    from misbridge.sample import sample_school
-    from misbridge.simulation import serve_loopback
-
-    configure_logging(level=logging.WARNING)
-    info = get_plugin_manager().info("wonde")
-    assert info.simulator is not None
-    school = sample_school(seed=seed, students=students, staff=staff)
-    simulator = info.simulator(school, latency=latency)
-    with serve_loopback(simulator.app) as url:
-        source = simulator.source(url)
-        print(
-            json.dumps({"settings": dict(source.settings), "credentials": source.credentials}),
-            flush=True,
-        )
-        for line in sys.stdin:
-            if line.strip() == "requests":
-                print(simulator.requests, flush=True)
-    simulator.close()
 
 
 # -- what each variant runs -------------------------------------------------------------
@@ -239,21 +214,6 @@ def _child_env() -> dict[str, str]:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     here = str(Path(__file__).resolve())
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            here,
-            "--serve",
-            f"--students={args.students}",
-            f"--staff={args.staff}",
-            f"--latency-ms={args.latency_ms}",
-            f"--seed={args.seed}",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdin is not None and server.stdout is not None
     report: dict[str, Any] = {
         "students": args.students,
         "staff": args.staff,
@@ -262,16 +222,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "load_before": os.getloadavg(),
         "variants": {},
     }
-
-    def requests() -> int:
-        server.stdin.write("requests\n")  # type: ignore[union-attr]
-        server.stdin.flush()  # type: ignore[union-attr]
-        return int(server.stdout.readline())  # type: ignore[union-attr]
-
-    try:
-        source = json.loads(server.stdout.readline())
+    with served_elsewhere(
+        "wonde",
+        students=args.students,
+        staff=args.staff,
+        latency=args.latency_ms / 1000,
+        seed=args.seed,
+    ) as server:
+        source = {"settings": server.settings, "credentials": server.credentials}
         for variant in args.variants:
-            start = requests()
+            start = server.requests
             done = subprocess.run(
                 [sys.executable, here, "--variant", variant, f"--repeat={args.repeat}"],
                 input=json.dumps(source),
@@ -283,11 +243,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             if done.returncode != 0:
                 raise SystemExit(f"{variant} failed:\n{done.stderr[-4000:]}")
             figures = json.loads(done.stdout.strip().splitlines()[-1])
-            figures["requests_per_run"] = (requests() - start) / (args.repeat + 1)
+            figures["requests_per_run"] = (server.requests - start) / (args.repeat + 1)
             report["variants"][variant] = figures
-    finally:
-        server.stdin.close()
-        server.wait(timeout=30)
     report["load_after"] = os.getloadavg()
     return report
 
@@ -340,12 +297,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", dest="variants", action="append", choices=VARIANTS)
     parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.students, args.staff, args.latency_ms / 1000, args.seed)
-        return
     if args.variant:
         source = json.loads(sys.stdin.read())
         print(json.dumps(run_variant(args.variant, source, args.repeat)))

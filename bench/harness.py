@@ -4,7 +4,9 @@ A bench script describes a :class:`BenchCase` and calls :func:`run_case`, which
 
 1. builds the deterministic sample school (``misbridge.testing.sample_school``);
 2. asks the plugin's ``MisInfo.simulator`` for a stand-in serving it, with an injected
-   latency per request (``FaultInjector``), and serves it on a loopback port;
+   latency per request (``FaultInjector``), and serves it on a loopback port (in a
+   process of its own with ``simulator_process``, ``simserver.py``: then CPU is the
+   client's alone);
 3. runs the real pipeline twice in this process against the same simulator: *ours*
    (the plugin's default settings, datasets fetched concurrently) and the *baseline*
    (``baseline_settings`` plus ``concurrent_datasets=False``: the way the vendors'
@@ -72,6 +74,9 @@ class BenchCase:
     seed: int = 0
     warmup: bool = True
     memory: bool = True
+    #: Serve the simulator from a process of its own (``simserver.py``), so that the CPU
+    #: figures are the client's alone; only for a simulator that is a web app.
+    simulator_process: bool = False
 
 
 @frozen
@@ -258,6 +263,27 @@ def _served(simulator: Any) -> Iterator[Any]:
         simulator.close()
 
 
+@contextmanager
+def _simulated(case: BenchCase, info: Any, school: SourceSchool) -> Iterator[tuple[Any, Any]]:
+    """``(source, counter)``: where the simulator is, and what counts its requests."""
+    if case.simulator_process:
+        from simserver import served_elsewhere  # bench/ is on the path: run as a script
+
+        with served_elsewhere(
+            case.mis,
+            students=case.students,
+            staff=case.staff,
+            latency=case.latency,
+            seed=case.seed,
+            options=case.simulator_options,
+        ) as server:
+            yield server, server
+        return
+    simulator = info.simulator(school, latency=case.latency, **dict(case.simulator_options))
+    with _served(simulator) as source:
+        yield source, simulator
+
+
 def run_case(case: BenchCase) -> BenchReport:
     """Run ours and the baseline against one simulator on loopback; see the module doc."""
     from misbridge.logs import configure_logging
@@ -272,42 +298,18 @@ def run_case(case: BenchCase) -> BenchReport:
     if info.simulator is None:
         raise SystemExit(f"the {case.mis} plugin ships no simulator to benchmark against")
     school = sample_school(seed=case.seed, students=case.students, staff=case.staff)
-    simulator = info.simulator(school, latency=case.latency, **dict(case.simulator_options))
     sizes = {d.value: len(school.records(d)) for d in Dataset}
     sizes["groups_only"] = len(school.groups)
     sizes["memberships"] = len(school.memberships)
-    with _served(simulator) as source:
+    with _simulated(case, info, school) as (source, counter):
         common = {**source.settings, **case.settings}
+        runs = {"settings": common, "credentials": source.credentials, "simulator": counter}
         if case.warmup:
             # Imports, first connections and code paths warm up on a throwaway run.
-            _run_once(
-                "warmup",
-                case,
-                settings=common,
-                credentials=source.credentials,
-                concurrent=True,
-                simulator=simulator,
-                pm=pm,
-                measure_memory=False,
-            )
-        ours = _run_once(
-            "ours",
-            case,
-            settings=common,
-            credentials=source.credentials,
-            concurrent=True,
-            simulator=simulator,
-            pm=pm,
-        )
-        baseline = _run_once(
-            "baseline",
-            case,
-            settings={**common, **case.baseline_settings},
-            credentials=source.credentials,
-            concurrent=False,
-            simulator=simulator,
-            pm=pm,
-        )
+            _run_once("warmup", case, **runs, concurrent=True, pm=pm, measure_memory=False)
+        ours = _run_once("ours", case, **runs, concurrent=True, pm=pm)
+        runs["settings"] = {**common, **case.baseline_settings}
+        baseline = _run_once("baseline", case, **runs, concurrent=False, pm=pm)
     critical_requests = case.critical_path(school) if case.critical_path else None
     return BenchReport(
         case=case,
@@ -371,6 +373,11 @@ def main(case: BenchCase, argv: Sequence[str] | None = None) -> BenchReport:
     parser.add_argument(
         "--no-memory", action="store_true", help="skip the extra runs that measure memory"
     )
+    parser.add_argument(
+        "--simulator-process",
+        action="store_true",
+        help="serve the simulator from a process of its own (CPU figures: the client's alone)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     case = evolve(
@@ -381,6 +388,7 @@ def main(case: BenchCase, argv: Sequence[str] | None = None) -> BenchReport:
         seed=args.seed,
         warmup=case.warmup and not args.no_warmup,
         memory=case.memory and not args.no_memory,
+        simulator_process=case.simulator_process or args.simulator_process,
     )
     report = run_case(case)
     if args.json:

@@ -32,6 +32,7 @@ from typing import Protocol
 import structlog
 
 from misbridge.errors import MisbridgeError, PermissionDeniedError, Severity
+from misbridge.gcpause import GcPause
 from misbridge.hooktypes import ExtractContext, MisInfo, MisSession, Secret
 from misbridge.model import Dataset, Deletion
 from misbridge.normalise import Normaliser, NormaliseSettings
@@ -92,30 +93,42 @@ class _Run:
         self.collect = collect
         self.on_record = on_record
         self.batch = BatchChecker(validator)
+        self.gc = GcPause()
+        # Bound once: accept() runs for every record of the school.
+        self._normalise = normaliser.normalise
+        self._validate = validator.validate
+        self._check = self.batch.add
+        self._errors = self.result.errors
+        self._kept: dict[Dataset, list[ModelRecord]] = {}
 
     def accept(self, dataset: Dataset, source: object) -> bool:
         """Normalise and validate one source record; True when it was passed on."""
-        model, errors = self.normaliser.normalise(dataset, source)  # type: ignore[arg-type]
-        if isinstance(model, Deletion):
-            self.result.errors.extend(errors)
+        model, errors = self._normalise(dataset, source)  # type: ignore[arg-type]
+        if model is None:
+            self._errors.extend(errors)
+            return False
+        if type(model) is Deletion:
+            self._errors.extend(errors)
             self.result.deletions.setdefault(dataset, []).append(model)
             if self.sink is not None:
                 self.sink.write(dataset, model)
             return True
-        if model is not None:
-            errors = [
-                *errors,
-                *self.validator.validate(dataset, model),
-                *self.batch.add(dataset, model),
-            ]
+        # Most records have no problem at all: lists are joined only when one has.
+        invalid = self._validate(dataset, model)  # type: ignore[arg-type]
+        repeated = self._check(dataset, model)  # type: ignore[arg-type]
+        if invalid or repeated:
+            errors = [*errors, *invalid, *repeated]
         if errors:
-            self.result.errors.extend(errors)
-        if model is None or any(e.severity is Severity.ERROR for e in errors):
-            return False
+            self._errors.extend(errors)
+            if any(e.severity is Severity.ERROR for e in errors):
+                return False
         if self.sink is not None:
             self.sink.write(dataset, model)
         if self.collect:
-            self.result.records.setdefault(dataset, []).append(model)
+            kept = self._kept.get(dataset)
+            if kept is None:  # the dataset's list appears with its first record
+                kept = self._kept[dataset] = self.result.records.setdefault(dataset, [])
+            kept.append(model)  # type: ignore[arg-type]
         return True
 
     async def run_dataset(
@@ -134,8 +147,10 @@ class _Run:
                 status = OutcomeStatus.UNSUPPORTED
                 message = f"{self.result.mis} does not offer the {dataset.value} dataset"
             else:
+                tick = self.gc.tick
                 async for record in stream:
                     seen += 1
+                    tick()
                     if self.accept(dataset, record):
                         accepted += 1
                     else:
@@ -281,17 +296,21 @@ async def extract_async(
     run.result.lacks = info.lacking(context.settings)
     wanted = _datasets(datasets)
     log.info("extract.start", mis=mis, datasets=[d.value for d in wanted])
-    session = await hooks.authenticate(context)
-    try:
-        if concurrent_datasets:
-            async with asyncio.TaskGroup() as group:
+    # The collector waits until the school is read (misbridge.gcpause says why).
+    with run.gc:
+        session = await hooks.authenticate(context)
+        try:
+            if concurrent_datasets:
+                async with asyncio.TaskGroup() as group:
+                    for dataset in wanted:
+                        group.create_task(
+                            run.run_dataset(hooks, dataset, session, context, info.title)
+                        )
+            else:
                 for dataset in wanted:
-                    group.create_task(run.run_dataset(hooks, dataset, session, context, info.title))
-        else:
-            for dataset in wanted:
-                await run.run_dataset(hooks, dataset, session, context, info.title)
-    finally:
-        await session.aclose()
+                    await run.run_dataset(hooks, dataset, session, context, info.title)
+        finally:
+            await session.aclose()
     run.result.outcomes = {d: run.result.outcomes[d] for d in wanted}
     run.result.finished = datetime.now(UTC)
     log.info(

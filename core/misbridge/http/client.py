@@ -22,6 +22,7 @@ from misbridge.errors import (
 )
 from misbridge.http.policy import RETRY_STATUSES, HttpPolicy, parse_retry_after
 from misbridge.http.ratelimit import fingerprint, rate_limiter
+from misbridge.http.tls import no_tls_context, tls_context
 
 __all__ = ["MisHttpClient"]
 
@@ -61,6 +62,10 @@ class MisHttpClient:
     """An httpx client bound to one MIS host, with :class:`HttpPolicy` applied.
 
     ``requests_sent`` counts every attempt (retries included), for tests and benchmarks.
+    ``verify`` is how an https server's certificate is checked: True (the default:
+    certifi's roots), a CA bundle's path, or False (no check, only when asked outright);
+    the TLS context is shared by every client with the same setting
+    (:mod:`misbridge.http.tls`).
     """
 
     def __init__(
@@ -73,6 +78,7 @@ class MisHttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         policy: HttpPolicy | None = None,
         allowed_hosts: frozenset[str] | None = None,
+        verify: bool | str = True,
     ) -> None:
         self.mis = mis
         self.policy = policy or HttpPolicy()
@@ -80,11 +86,16 @@ class MisHttpClient:
         if base.scheme not in ("https", "http") or not base.host:
             raise SourceFormatError(f"{mis}: base URL must be an http(s) URL", mis=mis)
         self.allowed_hosts = (allowed_hosts or frozenset()) | {base.host}
+        # A given transport (a simulator's, a test's) makes its own connections, if any.
+        context = None
+        if transport is None:
+            context = tls_context(verify) if base.scheme == "https" else no_tls_context()
         self._client = httpx.AsyncClient(
             base_url=base,
             headers=dict(headers or {}),
             auth=auth,
             transport=transport,
+            verify=context if context is not None else True,
             timeout=httpx.Timeout(self.policy.timeout),
             limits=httpx.Limits(
                 max_connections=self.policy.concurrency,

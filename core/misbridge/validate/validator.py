@@ -190,13 +190,16 @@ class BatchChecker:
         self._grades: set[tuple[str | None, ...]] = set()
 
     def add(self, dataset: Dataset | str, record: ModelRecord) -> list[RecordError]:
+        kind = type(record)
+        if kind is Membership:  # most of a school, and without an id of its own
+            return []
         mis_id = getattr(record, "mis_id", None)
         if mis_id is None:
-            if type(record) is Assessment:
-                return self._assessment(str(dataset), record)
+            if kind is Assessment:
+                return self._assessment(str(dataset), record)  # type: ignore[arg-type]
             return []
         name = str(dataset)
-        key = (name, type(record), mis_id)
+        key = (name, kind, mis_id)
         if key in self._ids:
             return [self._validator.error("MB1010", record, name)]
         self._ids[key] = None

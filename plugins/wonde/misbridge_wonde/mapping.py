@@ -13,7 +13,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from misbridge.plugin import (
@@ -71,8 +71,13 @@ def _id(obj: Json) -> str:
     return _text(obj.get("id")) or ""
 
 
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    # JSON objects are dicts: the exact type check first, the Mapping ABC's (slow) second.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _date(value: Any) -> RawDate:
-    if value is None or isinstance(value, str | Mapping):
+    if value is None or isinstance(value, str) or _is_mapping(value):
         return value
     return str(value)  # the normaliser reports what it cannot read
 
@@ -120,7 +125,7 @@ def _contacts(
     details: Json, names: WireNames
 ) -> tuple[tuple[SourceAddress, ...], tuple[SourceTelephone, ...], tuple[SourceEmail, ...]]:
     emails_obj = details.get(names.emails)
-    emails_obj = emails_obj if isinstance(emails_obj, Mapping) else {}
+    emails_obj = emails_obj if _is_mapping(emails_obj) else {}
     primary = _text(emails_obj.get("primary"))
     emails = [
         SourceEmail(kind, value, primary=value == primary)
@@ -136,7 +141,7 @@ def _contacts(
             seen.add(value)
 
     phones_obj = details.get(names.phones)
-    phones_obj = phones_obj if isinstance(phones_obj, Mapping) else {}
+    phones_obj = phones_obj if _is_mapping(phones_obj) else {}
     main_phone = _text(phones_obj.get("primary"))
     phones = [
         SourceTelephone(kind, value, primary=value == main_phone)
@@ -151,11 +156,11 @@ def _contacts(
             numbers.add(value)
 
     addresses_obj = details.get(names.addresses)
-    addresses_obj = addresses_obj if isinstance(addresses_obj, Mapping) else {}
+    addresses_obj = addresses_obj if _is_mapping(addresses_obj) else {}
     addresses = []
     for slot, kind in ADDRESS_SLOTS:
         wire = addresses_obj.get(slot)
-        if isinstance(wire, Mapping):
+        if _is_mapping(wire):
             lines = address_lines(wire)
             postcode = _text(wire.get("postcode"))
             if lines or postcode:
@@ -236,7 +241,7 @@ def group(obj: Json, kind: GroupKind) -> SourceGroup:
 def class_group(obj: Json) -> SourceGroup:
     subject = obj.get("subject")
     name = None
-    if isinstance(subject, Mapping):  # include=subject: {"data": {...}}
+    if _is_mapping(subject):  # include=subject: {"data": {...}}
         name = _text(_one(obj, "subject").get("name"))
     return SourceGroup(
         mis_id=_id(obj),
@@ -260,6 +265,8 @@ def memberships(person: Json, role: Role, kinds: Mapping[str, GroupKind]) -> lis
     """A person's groups and classes (Wonde gives no membership dates), then the staff
     of those classes where they come nested (``include=classes.employees``): a class's
     teachers may be given only that way."""
+    # Fifteen a pupil: the helpers' common cases (a text id, no nested staff) are
+    # written out here, the helpers called only for the rest.
     person_id = _id(person)
     found = []
     for item in _many(person, "groups"):
@@ -267,8 +274,12 @@ def memberships(person: Json, role: Role, kinds: Mapping[str, GroupKind]) -> lis
         if kind is not None:
             found.append(SourceMembership(_id(item), kind, person_id, role))
     for item in _many(person, "classes"):
-        found.append(SourceMembership(_id(item), GroupKind.CLASS, person_id, role))
-        found += class_staff(item)
+        class_id = item.get("id")
+        if type(class_id) is not str:
+            class_id = _id(item)
+        found.append(SourceMembership(class_id, GroupKind.CLASS, person_id, role))
+        if item.get("employees") is not None:
+            found += class_staff(item)
     return found
 
 

@@ -266,14 +266,18 @@ class WondeSession(Session):
         ):
             yield page
 
-    async def tracked(self, dataset: Dataset, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    def tracked(self, dataset: Dataset, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """``stream``; once it was read to its end, with ``incremental=auto``, the
         checkpoint the next read of the dataset starts from (the core keeps it only
         if this read is used)."""
+        if not self.settings.incremental:
+            return stream  # nothing to do at its end: no generator between (per record)
+        return self._advancing(dataset, stream)
+
+    async def _advancing(self, dataset: Dataset, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for item in stream:
             yield item
-        if self.settings.incremental:
-            self.context.read(dataset).advance(self.started - OVERLAP)
+        self.context.read(dataset).advance(self.started - OVERLAP)
 
     async def aclose(self) -> None:
         for client in self.clients:
