@@ -8,7 +8,6 @@ deletes a roster row; leavers are disabled.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,8 @@ import sqlalchemy as sa
 
 from misbridge.errors import RecordError, StoreError
 from misbridge.store import schema
+from misbridge.store.bulk import insert_rows
+from misbridge.store.ids import new_ids
 from misbridge.store.kinds import KINDS, KINDS_BY_NAME, Kind
 from misbridge.store.plan import Plan, Update
 
@@ -129,10 +130,8 @@ def apply_plan(conn: sa.Connection, plan: Plan, now: datetime) -> int:
     check_base(conn, plan, claim=not plan.empty or plan.claims is not None, now=now)
     if plan.empty:
         return 0
-    refs: dict[str, str] = {}
-    for dplan in plan.datasets.values():
-        for create in dplan.creates:
-            refs[create.ref] = str(uuid.uuid4())
+    creates = [create.ref for dplan in plan.datasets.values() for create in dplan.creates]
+    refs = dict(zip(creates, new_ids(len(creates)), strict=True))
     writes = _usernames(conn, plan)
     writes += _creates(conn, plan, refs, now)
     writes += _updates(conn, plan, now)
@@ -195,9 +194,9 @@ def _creates(conn: sa.Connection, plan: Plan, refs: dict[str, str], now: datetim
             ids.append(_mis_id(plan.school, link.entity, plan.mis, link.mis_id, link.id, now))
     writes = 0
     for kind in KINDS:  # people and groups before what points at them
-        writes += _run(conn, kind.table.insert(), by_kind.get(kind.name, []))
-    writes += _run(conn, schema.account.insert(), accounts)
-    writes += _run(conn, schema.mis_id.insert(), ids)
+        writes += insert_rows(conn, kind.table, by_kind.get(kind.name, []))
+    writes += insert_rows(conn, schema.account, accounts)
+    writes += insert_rows(conn, schema.mis_id, ids)
     return writes
 
 
