@@ -43,11 +43,13 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
         return insert_rows_core(conn, table, rows)
     columns = _columns(table, rows[0])
     values = _values(columns, rows, dialect)
+    # Only the schema's own names, quoted by the dialect, go into the statement.
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
     if dialect.name == "sqlite":
         marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})", values)
+        insert = f"INSERT INTO {target} ({names}) VALUES ({marks})"  # noqa: S608
+        conn.exec_driver_sql(insert, values)
     else:
         _copy(conn, f"COPY {target} ({names}) FROM STDIN", values)
     return len(rows)
@@ -68,9 +70,9 @@ def _values(
     width = len(keys)
     processors: list[tuple[int, _Processor]] = []
     for index, column in enumerate(columns):
-        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            processors.append((index, processor))
+        bind = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind is not None:
+            processors.append((index, bind))
     pick = itemgetter(*keys)
     out: list[tuple[Any, ...]] = []
     append = out.append
@@ -83,8 +85,8 @@ def _values(
                 picked = (picked,)
             if processors:
                 line = list(picked)
-                for index, processor in processors:
-                    line[index] = processor(line[index])
+                for index, process in processors:
+                    line[index] = process(line[index])
                 append(tuple(line))
             else:
                 append(picked)

@@ -59,12 +59,13 @@ def _raw_dump(store: Store) -> dict[str, list[Any]]:
     with store._engine.connect() as conn:
         for table in schema.metadata.sorted_tables:
             if conn.dialect.name == "sqlite":
-                rows = conn.exec_driver_sql(f'SELECT * FROM "{table.name}"').all()
+                rows = conn.exec_driver_sql(f'SELECT * FROM "{table.name}"').all()  # noqa: S608
                 found[table.name] = sorted(
                     (tuple((type(v).__name__, v) for v in row) for row in rows), key=repr
                 )
             else:
-                text = conn.exec_driver_sql(f'SELECT t::text FROM "{table.name}" AS t')
+                query = f'SELECT t::text FROM "{table.name}" AS t'  # noqa: S608
+                text = conn.exec_driver_sql(query)
                 found[table.name] = sorted(text.scalars().all())
     return found
 
