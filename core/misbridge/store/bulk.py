@@ -62,17 +62,34 @@ def _columns(table: sa.Table, first: dict[str, Any]) -> list[sa.Column[Any]]:
     return [c for c in table.columns if c.key in first]
 
 
+class _Memo:
+    """A column's bind processor and its last result, reused while the very same object
+    comes again: every new row of an apply shares one timestamp (``created_at``,
+    ``changed_at``) and mostly ``None`` in the rest, and processors are pure."""
+
+    __slots__ = ("index", "last_in", "last_out", "process")
+
+    def __init__(self, index: int, process: _Processor) -> None:
+        self.index = index
+        self.process = process
+        self.last_in: Any = _UNSET
+        self.last_out: Any = None
+
+
+_UNSET = object()
+
+
 def _values(
     columns: Sequence[sa.Column[Any]], rows: Sequence[dict[str, Any]], dialect: sa.Dialect
 ) -> list[tuple[Any, ...]]:
     """Every row as a tuple in ``columns``' order, each value bind-processed as Core does."""
     keys = [c.key for c in columns]
     width = len(keys)
-    processors: list[tuple[int, _Processor]] = []
+    processors: list[_Memo] = []
     for index, column in enumerate(columns):
         bind = column.type.dialect_impl(dialect).bind_processor(dialect)
         if bind is not None:
-            processors.append((index, bind))
+            processors.append(_Memo(index, bind))
     pick = itemgetter(*keys)
     out: list[tuple[Any, ...]] = []
     append = out.append
@@ -85,8 +102,11 @@ def _values(
                 picked = (picked,)
             if processors:
                 line = list(picked)
-                for index, process in processors:
-                    line[index] = process(line[index])
+                for memo in processors:
+                    value = line[memo.index]
+                    if value is not memo.last_in:
+                        memo.last_in, memo.last_out = value, memo.process(value)
+                    line[memo.index] = memo.last_out
                 append(tuple(line))
             else:
                 append(picked)

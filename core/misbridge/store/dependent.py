@@ -180,7 +180,10 @@ class DependentKinds:
                 values = dict(zip(columns, pick.data, strict=True))
                 values.update(zip(kind.ref_columns, map(str, pick.refs), strict=True))
                 label = record_identity(pick.record)[1]
-                dplan.creates.append(Create(kind.name, "new:" + pick.ident, label, values, True))
+                create = Create(
+                    kind.name, "new:" + pick.ident, label, values, True, digest=pick.digest
+                )
+                dplan.creates.append(create)
                 continue
             seen.add(pick.rid)
             if pick.record is None:

@@ -68,6 +68,9 @@ class Create:
     mis_id: str | None = None  # ... and the new MIS id
     account: Mapping[str, Any] | None = None
     matching_tried: bool = False  # there were stored records it could have matched
+    #: The row's fingerprint when the planner already computed it (derived from
+    #: ``values``, so not in the JSON); None: the apply computes it.
+    digest: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
