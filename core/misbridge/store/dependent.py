@@ -13,6 +13,8 @@ whose data matches its row is only noted; the rest waits for :meth:`finish`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from attrs import define
@@ -43,6 +45,28 @@ class _Pick:
     ident: str = ""
 
 
+#: The values whose text is one-to-one with equality (so one digest serves equal ones).
+_DATES = frozenset({date, type(None)})
+_REMEMBERED = 4096
+
+
+def _remembered(digest: Callable[[Sequence[Any]], str]) -> Callable[[Sequence[Any]], str]:
+    """``digest`` of a membership's dates, remembered: a school's tens of thousands of
+    memberships share a handful of start and end dates (the term's, or none), and the
+    digest is most of an unchanged membership's cost."""
+    known: dict[Sequence[Any], str] = {}
+
+    def remembered(data: Sequence[Any]) -> str:
+        found = known.get(data)
+        if found is None:
+            found = digest(data)
+            if all(type(v) in _DATES for v in data) and len(known) < _REMEMBERED:
+                known[data] = found
+        return found
+
+    return remembered
+
+
 #: A record that matched its row exactly: ``(internal id, data)``, where a membership's
 #: data is only its start date (what ranks two periods of one membership). Tens of
 #: thousands a night, so as small as it can be: the id is the snapshot's own string.
@@ -69,7 +93,10 @@ class DependentKinds:
             key_at = [columns.index(c) for c in kind.key_fields]
             diff_at = [columns.index(c) for c in kind.diff_columns]
             nothing = self.builder.lacks.carries_nothing_to_compare(kind)
-            parts = (key_at, digest_getter(diff_at), diff_at, nothing)
+            digest = digest_getter(diff_at)
+            if kind.name == MEMBERSHIP:
+                digest = _remembered(digest)
+            parts = (key_at, digest, diff_at, nothing)
             self._setup[kind.name] = parts
         return parts
 
