@@ -13,6 +13,7 @@ whose data matches its row is only noted; the rest waits for :meth:`finish`.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -77,7 +78,11 @@ class DependentKinds:
     """The dependent kinds of one plan (see the module docstring)."""
 
     def __init__(self, builder: PlanBuilder) -> None:
-        self.builder = builder
+        # The builder owns this object: a strong reference back would make a cycle, so
+        # that a finished builder (and the store snapshot it holds, tens of thousands of
+        # rows) were freed only by a full collection instead of when it is dropped.
+        self.builder: PlanBuilder = weakref.proxy(builder)
+        self.state = builder.state
         self.blobs: dict[str, bytes] = {}
         self.picks: dict[str, dict[str, _Pick | _Seen]] = {}
         self.waiting: dict[str, list[Any]] = {}
@@ -124,7 +129,7 @@ class DependentKinds:
             return
         if kind.name == "photo":
             self.blobs[record.sha256] = record.data
-        ks = self.builder.state.kinds[kind.name]
+        ks = self.state.kinds[kind.name]
         rid = ks.by_key.get(ident)
         digest = digest_data(data)
         picks = self.picks.setdefault(kind.name, {})
@@ -151,7 +156,7 @@ class DependentKinds:
         if isinstance(value, _Pick):
             return value
         rid, data = value
-        row = self.builder.state.kinds[kind.name].rows[rid]
+        row = self.state.kinds[kind.name].rows[rid]
         return _Pick(rid, data, str(row.digest), None)
 
     def _one_of(

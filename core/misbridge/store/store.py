@@ -214,15 +214,29 @@ class Store:
         store (None: the store's only school): what applying it would change, and the
         guard's verdict. Writes nothing."""
         policy = policy or GuardPolicy(max_disable_share=check_share(max_disable_share))
+        # The records are in memory already (no extract runs meanwhile). The builder is
+        # gone before the collector resumes: its first collection would otherwise scan
+        # every object the plan built, the snapshot's included.
+        with _collector_paused():
+            return self._plan_of(result, policy, today, school, release_held=release_held)
+
+    def _plan_of(
+        self,
+        result: ExtractResult,
+        policy: GuardPolicy,
+        today: date | None,
+        school: str | None,
+        *,
+        release_held: bool,
+    ) -> Plan:
         present = set(result.outcomes) | set(result.records) | set(result.deletions)
-        with _collector_paused():  # the records are in memory already: no extract runs
-            builder = self.planner(
-                result.mis, lacks=result.lacks, today=today, datasets=present, school=school
-            )
-            for dataset, records in result.records.items():
-                for record in records:
-                    builder.add(dataset, record)
-            return self.finish_plan(builder, result, policy=policy, release_held=release_held)
+        builder = self.planner(
+            result.mis, lacks=result.lacks, today=today, datasets=present, school=school
+        )
+        for dataset, records in result.records.items():
+            for record in records:
+                builder.add(dataset, record)
+        return self.finish_plan(builder, result, policy=policy, release_held=release_held)
 
     def checkpoints(self, mis: str, school: str) -> dict[Dataset, Checkpoint]:
         """Where each dataset's last applied read of ``mis`` for ``school`` ended."""
