@@ -157,25 +157,23 @@ def _creates(conn: sa.Connection, plan: Plan, refs: dict[str, str], now: datetim
     by_kind: dict[str, list[dict[str, Any]]] = {}
     accounts: list[dict[str, Any]] = []
     ids: list[dict[str, Any]] = []
+    lifecycle = {"school": plan.school, "created_at": now, "changed_at": now, "purged_at": None}
     for dplan in plan.datasets.values():
         for c in dplan.creates:
             rid = refs[c.ref]
             kind = KINDS_BY_NAME[c.kind]
-            row = _resolve(dict(c.values), refs)
+            row = dict(c.values)
+            if kind.ref_columns:  # only dependent records point at others
+                _resolve(row, refs)
             row["digest"] = _digest(kind, c, row)
             if kind.key_columns:
                 row["ident"] = kind.ident(row)  # with the new records' internal ids
             if c.kind == "photo":
                 row["data"] = plan.blobs[row["sha256"]]
-            row.update(
-                id=rid,
-                school=plan.school,
-                enabled=c.enabled,
-                created_at=now,
-                changed_at=now,
-                disabled_at=None if c.enabled else now,
-                purged_at=None,
-            )
+            row.update(lifecycle)
+            row["id"] = rid
+            row["enabled"] = c.enabled
+            row["disabled_at"] = None if c.enabled else now
             by_kind.setdefault(c.kind, []).append(row)
             if c.account is not None:
                 accounts.append(
