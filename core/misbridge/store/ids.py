@@ -34,6 +34,12 @@ def _start_ms() -> int:
         return now
 
 
+def _head(ms: int) -> str:
+    """An id's first 13 characters: the 48-bit millisecond, the dashes, version 7."""
+    ms &= 0xFFFF_FFFF_FFFF
+    return f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-7"
+
+
 def new_ids(count: int) -> list[str]:
     """``count`` new ids, each greater than the one before (and than every earlier call's,
     in this process)."""
@@ -41,26 +47,22 @@ def new_ids(count: int) -> list[str]:
     if count <= 0:
         return []
     ms = _start_ms()
-    # Room for ``count`` steps from a random start in the counter's lower half; a batch
-    # larger than that (over two million rows) moves on to the next milliseconds.
+    # Room for at least 2**41 steps from a random start in the counter's lower half; a
+    # batch that used them all would move on to the next millisecond.
     counter = secrets.randbits(_COUNTER_BITS - 1)
+    head = _head(ms)
+    tails = secrets.token_hex(4 * count)  # 32 random bits an id
     ids: list[str] = []
     append = ids.append
-    tails = secrets.token_bytes(4 * count)
     for index in range(count):
         if counter >> _COUNTER_BITS:
             ms, counter = ms + 1, secrets.randbits(_COUNTER_BITS - 1)
-        tail = int.from_bytes(tails[4 * index : 4 * index + 4], "big")
-        value = (
-            (ms & 0xFFFF_FFFF_FFFF) << 80
-            | 0x7 << 76  # version 7
-            | (counter >> 30) << 64  # rand_a: the counter's top 12 bits
-            | 0b10 << 62  # the RFC 4122/9562 variant
-            | (counter & 0x3FFF_FFFF) << 32  # then its low 30 bits
-            | tail
-        )
-        h = f"{value:032x}"  # as str(uuid.UUID(int=value)), without building one
-        append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+            head = _head(ms)
+        # After the version: the counter's top 12 bits (rand_a), the variant (0b10) and
+        # its low 30 bits, then the random tail (rand_b).
+        high, low = counter >> 30, counter & 0x3FFF_FFFF
+        tail = tails[8 * index : 8 * index + 8]
+        append(f"{head}{high:03x}-{0x8000 | low >> 16:04x}-{low & 0xFFFF:04x}{tail}")
         counter += 1
     with _lock:
         _last_ms = max(_last_ms, ms)

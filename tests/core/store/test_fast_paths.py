@@ -14,6 +14,7 @@ import pytest
 
 from misbridge.errors import StoreError
 from misbridge.store import Store
+from misbridge.store import ids as ids_module
 from misbridge.store import store as store_module
 from misbridge.store.dependent import _remembered
 from misbridge.store.ids import new_ids
@@ -67,6 +68,16 @@ def test_new_ids_are_uuids_that_ascend_and_never_repeat() -> None:
         assert str(parsed) == text and len(text) == 36
         assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
     assert new_ids(0) == []
+
+
+def test_new_ids_still_ascend_when_a_batch_runs_out_of_counter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A counter started just below its end: the batch moves on to the next millisecond.
+    monkeypatch.setattr(ids_module.secrets, "randbits", lambda bits: (1 << (bits + 1)) - 3)
+    batch = new_ids(8)
+    assert batch == sorted(batch) and len(set(batch)) == 8
+    assert len({uuid.UUID(i).int >> 80 for i in batch}) == 3  # three milliseconds
 
 
 def test_an_applys_new_rows_get_ascending_ids_in_plan_order(store: Store) -> None:
