@@ -58,7 +58,10 @@ def _remembered(digest: Callable[[Sequence[Any]], str]) -> Callable[[Sequence[An
     known: dict[Sequence[Any], str] = {}
 
     def remembered(data: Sequence[Any]) -> str:
-        found = known.get(data)
+        try:
+            found = known.get(data)
+        except TypeError:  # an unhashable value (not a date): never remembered
+            return digest(data)
         if found is None:
             found = digest(data)
             if all(type(v) in _DATES for v in data) and len(known) < _REMEMBERED:

@@ -98,6 +98,7 @@ def test_an_applys_new_rows_get_ascending_ids_in_plan_order(store: Store) -> Non
         (datetime(2026, 9, 1), None),  # equal to no date: never taken for one
         (datetime(2026, 9, 1, tzinfo=UTC), None),
         ("2026-09-01", None),
+        ([2026, 9, 1], None),  # not a date, and unhashable
     ],
 )
 def test_a_remembered_digest_is_the_digest(data: tuple[Any, ...]) -> None:
