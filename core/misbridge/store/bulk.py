@@ -39,14 +39,15 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     if not rows:
         return 0
     dialect = conn.dialect
-    if dialect.name not in ("sqlite", "postgresql"):
-        return insert_rows_core(conn, table, rows)
+    sqlite = dialect.name == "sqlite" and dialect.paramstyle == "qmark"
+    if not (sqlite or (dialect.name == "postgresql" and dialect.driver == "psycopg")):
+        return insert_rows_core(conn, table, rows)  # a driver this module does not know
     columns = _columns(table, rows[0])
     values = _values(columns, rows, dialect)
     # Only the schema's own names, quoted by the dialect, go into the statement.
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
-    if dialect.name == "sqlite":
+    if sqlite:
         marks = ", ".join("?" for _ in columns)
         insert = f"INSERT INTO {target} ({names}) VALUES ({marks})"  # noqa: S608
         conn.exec_driver_sql(insert, values)

@@ -132,9 +132,15 @@ def test_bulk_inserts_store_exactly_what_core_inserts_stored(
     two_urls: tuple[str, str], extract: ExtractResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bulk_url, core_url = two_urls
+    core = bulk.insert_rows_core
+
+    def no_fallback(*_: Any) -> int:
+        raise AssertionError("the bulk path fell back to Core's insert")
+
+    monkeypatch.setattr(bulk, "insert_rows_core", no_fallback)
     by_bulk = _two_nights(bulk_url, extract, monkeypatch)
     # The reference: Core's insert, and every digest computed by the apply itself.
-    monkeypatch.setattr(applier, "insert_rows", bulk.insert_rows_core)
+    monkeypatch.setattr(applier, "insert_rows", core)
     monkeypatch.setattr(applier, "_digest", lambda kind, _create, row: kind.digest(row))
     by_core = _two_nights(core_url, extract, monkeypatch)
     assert set(by_bulk) == set(by_core)
