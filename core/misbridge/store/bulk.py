@@ -1,8 +1,8 @@
 """Inserting many new rows at once, beneath SQLAlchemy's per-row parameter handling.
 
 A first apply writes one row per record of the school (over 40,000 for 2,000 pupils);
-through Core's ``executemany`` about three quarters of that time is SQLAlchemy building
-and processing each row's parameters, not the database. Here every value still goes
+through Core's ``executemany`` about 70% of that time was SQLAlchemy building and
+processing each row's parameters, not the database. Here every value still goes
 through its column type's own bind processor (so a stored value is exactly what Core
 would have stored), then the rows go straight to the driver, inside the caller's
 transaction: SQLite's ``executemany`` (through ``exec_driver_sql``, so SQLAlchemy's
