@@ -7,9 +7,9 @@ appended instead. These follow the layout of RFC 9562's version 7: 48 bits of Un
 milliseconds, then a 42-bit counter (the "dedicated counter" method, started at a random
 point, so ids within one apply ascend too), then 32 random bits. They stay unique (the
 clock, the random start and the random tail). They are not secrets: one apply's ids
-share their time and count up, and only the tail and the counter's start are random,
-which is no weaker than need be, since an internal id never leaves the store (exports
-derive their own identifiers from them with ``uuid5``, which any text gives).
+share their time and count up; only the tail and the counter's start are random. That
+is enough because an internal id never leaves the store: exports derive their own
+identifiers from them with ``uuid5``, which any text gives.
 """
 
 from __future__ import annotations
