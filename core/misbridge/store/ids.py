@@ -8,8 +8,8 @@ milliseconds, then a 42-bit counter (the "dedicated counter" method, started at 
 point, so ids within one apply ascend too), then 32 random bits. They stay unique (the
 clock, the random start and the random tail). They are not secrets: one apply's ids
 share their time and count up; only the tail and the counter's start are random. That
-is enough because an internal id never leaves the store: exports derive their own
-identifiers from them with ``uuid5``, which any text gives.
+is enough: an internal id grants nothing (plans show them to the operator), and exports
+derive their own identifiers from them with ``uuid5``, which any text gives.
 """
 
 from __future__ import annotations
