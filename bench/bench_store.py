@@ -1,18 +1,19 @@
-"""Store benchmark: first apply of the sample school and an unchanged re-apply.
+"""Store benchmark: first apply, unchanged re-apply and an ordinary night, by school size.
 
-    python bench/bench_store.py [--students 2000] [--repeat 5] [--json]
-        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    python bench/bench_store.py [--sizes 500,2000,8000] [--repeat 5] [--first-repeat 3]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--json]
 
-For each database (SQLite in a temporary folder; PostgreSQL in a fresh schema, dropped
-afterwards) it reports:
+For each size and database (SQLite in a temporary folder; PostgreSQL in a fresh schema,
+dropped afterwards; ``--postgres ''`` skips it) it reports:
 
-- *first apply*: plan and apply of the whole school into an empty store;
-- *unchanged re-apply*: the same extract again (goal: zero writes, under 0.5 s on
-  SQLite for plan + apply), best and median of ``--repeat`` runs;
-- *ordinary night*: 1% of students changed, 0.5% left, 0.5% joined.
+- *first apply*: plan and apply of the whole school into an empty store, ``--first-repeat``
+  times, each into a new store (best and median);
+- *unchanged re-apply*: the same extract again (goal: zero writes), best and median of
+  ``--repeat`` runs;
+- *ordinary night*: 1% of students changed, 0.5% left, 0.5% joined (one run).
 
 Wall and CPU seconds are both shown: on a shared machine the CPU time of this process
-is the steadier figure. The extract is built once through the real normaliser.
+is the steadier figure. Each size's extract is built once through the real normaliser.
 Figures are for people to read; nothing here passes or fails.
 """
 
@@ -109,17 +110,39 @@ def postgres_url(base: str) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def measure(store: Store, result: ExtractResult, repeat: int) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
+def _first_apply(store: Store, result: ExtractResult) -> tuple[float, float, float, float, int]:
     plan, wall, cpu = timed(lambda: store.plan(result, today=TODAY))
     report, awall, acpu = timed(lambda: store.apply(plan))
+    return wall + awall, cpu + acpu, wall, awall, report.writes
+
+
+def measure(
+    opened: Callable[[], Any], result: ExtractResult, repeat: int, first_repeat: int
+) -> dict[str, Any]:
+    """``opened()`` gives a context manager yielding a new, empty store."""
+    figures: dict[str, Any] = {}
+    firsts = []
+    for attempt in range(first_repeat):
+        with opened() as store:
+            firsts.append(_first_apply(store, result))
+            if attempt == first_repeat - 1:
+                figures.update(_again(store, result, repeat))
+    totals = [r[0] for r in firsts]
     figures["first_apply"] = {
-        "plan_s": round(wall, 3),
-        "apply_s": round(awall, 3),
-        "total_s": round(wall + awall, 3),
-        "cpu_s": round(cpu + acpu, 3),
-        "rows_written": report.writes,
+        "best_s": round(min(totals), 3),
+        "median_s": round(statistics.median(totals), 3),
+        "best_cpu_s": round(min(r[1] for r in firsts), 3),
+        "median_cpu_s": round(statistics.median(r[1] for r in firsts), 3),
+        "plan_s_best": round(min(r[2] for r in firsts), 3),
+        "apply_s_best": round(min(r[3] for r in firsts), 3),
+        "rows_written": firsts[0][4],
+        "runs": len(firsts),
     }
+    return figures
+
+
+def _again(store: Store, result: ExtractResult, repeat: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
     runs = []
     for _ in range(repeat):
         plan, wall, cpu = timed(lambda: store.plan(result, today=TODAY))
@@ -130,10 +153,12 @@ def measure(store: Store, result: ExtractResult, repeat: int) -> dict[str, Any]:
         "best_s": round(min(totals), 3),
         "median_s": round(statistics.median(totals), 3),
         "best_cpu_s": round(min(r[1] for r in runs), 3),
+        "median_cpu_s": round(statistics.median(r[1] for r in runs), 3),
         "plan_s_best": round(min(r[2] for r in runs), 3),
         "apply_s_best": round(min(r[3] for r in runs), 3),
         "rows_written": max(r[4] for r in runs),
         "plan_empty": all(r[5] for r in runs),
+        "runs": len(runs),
     }
     night = ordinary_night(result)
     report, wall, cpu = timed(lambda: store.sync(night, today=TODAY))
@@ -146,32 +171,44 @@ def measure(store: Store, result: ExtractResult, repeat: int) -> dict[str, Any]:
     return figures
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    result, wall, _ = timed(lambda: normalised(args.students, args.staff))
+@contextmanager
+def _store_at(urls: Callable[[], Any]) -> Iterator[Store]:
+    with urls() as url, open_store(url) as store:
+        yield store
+
+
+def run_size(args: argparse.Namespace, students: int) -> dict[str, Any]:
+    result, wall, _ = timed(lambda: normalised(students, args.staff))
     size = {d.value: len(r) for d, r in result.records.items()}
     out: dict[str, Any] = {
-        "students": args.students,
+        "students": students,
         "records": size,
         "extract_build_s": round(wall, 2),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
     }
-    backends: list[tuple[str, Any]] = [("sqlite", sqlite_url())]
+    backends: list[tuple[str, Callable[[], Any]]] = [("sqlite", sqlite_url)]
     if args.postgres:
-        backends.append(("postgresql", postgres_url(args.postgres)))
-    for name, context in backends:
+        backends.append(("postgresql", lambda: postgres_url(args.postgres)))
+    for name, urls in backends:
         try:
-            with context as url, open_store(url) as store:
-                out[name] = measure(store, result, args.repeat)
+            out[name] = measure(
+                lambda u=urls: _store_at(u),  # type: ignore[misc]
+                result,
+                args.repeat,
+                args.first_repeat,
+            )
         except Exception as exc:  # an unreachable server is reported, not fatal
             out[name] = {"skipped": f"{type(exc).__name__}: {exc}"}
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return out
 
 
 def show(out: dict[str, Any]) -> None:
     print(
         f"Sample school: {out['students']} students; records {out['records']} "
-        f"(load average {out['load_average']} on {out['cpus']} CPUs)"
+        f"(load average {out['load_average']} before, {out['load_average_after']} after, "
+        f"on {out['cpus']} CPUs)"
     )
     for name in ("sqlite", "postgresql"):
         figures = out.get(name)
@@ -187,16 +224,16 @@ def show(out: dict[str, Any]) -> None:
         )
         print(f"\n{name}")
         print(
-            f"  first apply         {first['total_s']:7.3f} s (plan {first['plan_s']:.3f} + "
-            f"apply {first['apply_s']:.3f}; cpu {first['cpu_s']:.3f}), "
-            f"{first['rows_written']} rows written"
+            f"  first apply         {first['best_s']:7.3f} s best, {first['median_s']:.3f} s "
+            f"median of {first['runs']} (cpu {first['best_cpu_s']:.3f} best, "
+            f"{first['median_cpu_s']:.3f} median; plan {first['plan_s_best']:.3f} + apply "
+            f"{first['apply_s_best']:.3f}), {first['rows_written']} rows written"
         )
-        goal = "met" if again["rows_written"] == 0 and again["best_s"] < 0.5 else "not met"
         print(
             f"  unchanged re-apply  {again['best_s']:7.3f} s best, {again['median_s']:.3f} s "
-            f"median (cpu {again['best_cpu_s']:.3f}; plan {again['plan_s_best']:.3f} + apply "
+            f"median of {again['runs']} (cpu {again['best_cpu_s']:.3f} best, "
+            f"{again['median_cpu_s']:.3f} median; plan {again['plan_s_best']:.3f} + apply "
             f"{again['apply_s_best']:.3f}), {again['rows_written']} rows written"
-            + (f"  [goal: 0 writes, < 0.5 s: {goal}]" if name == "sqlite" else "")
         )
         print(
             f"  ordinary night      {night['total_s']:7.3f} s (cpu {night['cpu_s']:.3f}), "
@@ -206,17 +243,24 @@ def show(out: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=2000)
+    parser.add_argument("--sizes", default=None, help="students per school, e.g. 500,2000,8000")
+    parser.add_argument("--students", type=int, default=2000, help="one size (without --sizes)")
     parser.add_argument("--staff", type=int, default=150)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="unchanged re-applies")
+    parser.add_argument("--first-repeat", type=int, default=3, help="first applies")
     parser.add_argument("--postgres", default=PG_DEFAULT, help="'' to skip PostgreSQL")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    out = run(args)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.students]
+    outs = []
+    for students in sizes:
+        out = run_size(args, students)
+        outs.append(out)
+        if not args.json:
+            show(out)
+            print()
     if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        show(out)
+        print(json.dumps(outs if args.sizes else outs[0], indent=2))
     return 0
 
 

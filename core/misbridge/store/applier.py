@@ -8,7 +8,6 @@ deletes a roster row; leavers are disabled.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +16,10 @@ import sqlalchemy as sa
 
 from misbridge.errors import RecordError, StoreError
 from misbridge.store import schema
+from misbridge.store.bulk import insert_rows
+from misbridge.store.ids import new_ids
 from misbridge.store.kinds import KINDS, KINDS_BY_NAME, Kind
-from misbridge.store.plan import Plan, Update
+from misbridge.store.plan import Create, Plan, Update
 
 __all__ = [
     "apply_plan",
@@ -129,10 +130,8 @@ def apply_plan(conn: sa.Connection, plan: Plan, now: datetime) -> int:
     check_base(conn, plan, claim=not plan.empty or plan.claims is not None, now=now)
     if plan.empty:
         return 0
-    refs: dict[str, str] = {}
-    for dplan in plan.datasets.values():
-        for create in dplan.creates:
-            refs[create.ref] = str(uuid.uuid4())
+    creates = [create.ref for dplan in plan.datasets.values() for create in dplan.creates]
+    refs = dict(zip(creates, new_ids(len(creates)), strict=True))
     writes = _usernames(conn, plan)
     writes += _creates(conn, plan, refs, now)
     writes += _updates(conn, plan, now)
@@ -158,25 +157,23 @@ def _creates(conn: sa.Connection, plan: Plan, refs: dict[str, str], now: datetim
     by_kind: dict[str, list[dict[str, Any]]] = {}
     accounts: list[dict[str, Any]] = []
     ids: list[dict[str, Any]] = []
+    lifecycle = {"school": plan.school, "created_at": now, "changed_at": now, "purged_at": None}
     for dplan in plan.datasets.values():
         for c in dplan.creates:
             rid = refs[c.ref]
             kind = KINDS_BY_NAME[c.kind]
-            row = _resolve(dict(c.values), refs)
-            row["digest"] = kind.digest(row)
+            row = dict(c.values)
+            if kind.ref_columns:  # only dependent records point at others
+                _resolve(row, refs)
+            row["digest"] = _digest(kind, c, row)
             if kind.key_columns:
                 row["ident"] = kind.ident(row)  # with the new records' internal ids
             if c.kind == "photo":
                 row["data"] = plan.blobs[row["sha256"]]
-            row.update(
-                id=rid,
-                school=plan.school,
-                enabled=c.enabled,
-                created_at=now,
-                changed_at=now,
-                disabled_at=None if c.enabled else now,
-                purged_at=None,
-            )
+            row.update(lifecycle)
+            row["id"] = rid
+            row["enabled"] = c.enabled
+            row["disabled_at"] = None if c.enabled else now
             by_kind.setdefault(c.kind, []).append(row)
             if c.account is not None:
                 accounts.append(
@@ -195,10 +192,16 @@ def _creates(conn: sa.Connection, plan: Plan, refs: dict[str, str], now: datetim
             ids.append(_mis_id(plan.school, link.entity, plan.mis, link.mis_id, link.id, now))
     writes = 0
     for kind in KINDS:  # people and groups before what points at them
-        writes += _run(conn, kind.table.insert(), by_kind.get(kind.name, []))
-    writes += _run(conn, schema.account.insert(), accounts)
-    writes += _run(conn, schema.mis_id.insert(), ids)
+        writes += insert_rows(conn, kind.table, by_kind.get(kind.name, []))
+    writes += insert_rows(conn, schema.account, accounts)
+    writes += insert_rows(conn, schema.mis_id, ids)
     return writes
+
+
+def _digest(kind: Kind, create: Create, row: dict[str, Any]) -> str:
+    # The planner's digest of a dependent record covers the same values (its data, not
+    # its references): tens of thousands a first apply, so not computed twice.
+    return create.digest if create.digest is not None else kind.digest(row)
 
 
 def _mis_id(

@@ -13,6 +13,9 @@ whose data matches its row is only noted; the rest waits for :meth:`finish`.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from attrs import define
@@ -43,6 +46,31 @@ class _Pick:
     ident: str = ""
 
 
+#: The values whose text is one-to-one with equality (so one digest serves equal ones).
+_DATES = frozenset({date, type(None)})
+_REMEMBERED = 4096
+
+
+def _remembered(digest: Callable[[Sequence[Any]], str]) -> Callable[[Sequence[Any]], str]:
+    """``digest`` of a membership's dates, remembered: a school's tens of thousands of
+    memberships share a handful of start and end dates (the term's, or none), and the
+    digest is most of an unchanged membership's cost."""
+    known: dict[Sequence[Any], str] = {}
+
+    def remembered(data: Sequence[Any]) -> str:
+        try:
+            found = known.get(data)
+        except TypeError:  # an unhashable value (not a date): never remembered
+            return digest(data)
+        if found is None:
+            found = digest(data)
+            if all(type(v) in _DATES for v in data) and len(known) < _REMEMBERED:
+                known[data] = found
+        return found
+
+    return remembered
+
+
 #: A record that matched its row exactly: ``(internal id, data)``, where a membership's
 #: data is only its start date (what ranks two periods of one membership). Tens of
 #: thousands a night, so as small as it can be: the id is the snapshot's own string.
@@ -53,7 +81,11 @@ class DependentKinds:
     """The dependent kinds of one plan (see the module docstring)."""
 
     def __init__(self, builder: PlanBuilder) -> None:
-        self.builder = builder
+        # The builder owns this object: a strong reference back would make a cycle, so
+        # that a finished builder (and the store snapshot it holds, tens of thousands of
+        # rows) were freed only by a full collection instead of when it is dropped.
+        self.builder: PlanBuilder = weakref.proxy(builder)
+        self.state = builder.state
         self.blobs: dict[str, bytes] = {}
         self.picks: dict[str, dict[str, _Pick | _Seen]] = {}
         self.waiting: dict[str, list[Any]] = {}
@@ -69,7 +101,10 @@ class DependentKinds:
             key_at = [columns.index(c) for c in kind.key_fields]
             diff_at = [columns.index(c) for c in kind.diff_columns]
             nothing = self.builder.lacks.carries_nothing_to_compare(kind)
-            parts = (key_at, digest_getter(diff_at), diff_at, nothing)
+            digest = digest_getter(diff_at)
+            if kind.name == MEMBERSHIP:
+                digest = _remembered(digest)
+            parts = (key_at, digest, diff_at, nothing)
             self._setup[kind.name] = parts
         return parts
 
@@ -97,7 +132,7 @@ class DependentKinds:
             return
         if kind.name == "photo":
             self.blobs[record.sha256] = record.data
-        ks = self.builder.state.kinds[kind.name]
+        ks = self.state.kinds[kind.name]
         rid = ks.by_key.get(ident)
         digest = digest_data(data)
         picks = self.picks.setdefault(kind.name, {})
@@ -124,7 +159,7 @@ class DependentKinds:
         if isinstance(value, _Pick):
             return value
         rid, data = value
-        row = self.builder.state.kinds[kind.name].rows[rid]
+        row = self.state.kinds[kind.name].rows[rid]
         return _Pick(rid, data, str(row.digest), None)
 
     def _one_of(
@@ -180,7 +215,10 @@ class DependentKinds:
                 values = dict(zip(columns, pick.data, strict=True))
                 values.update(zip(kind.ref_columns, map(str, pick.refs), strict=True))
                 label = record_identity(pick.record)[1]
-                dplan.creates.append(Create(kind.name, "new:" + pick.ident, label, values, True))
+                create = Create(
+                    kind.name, "new:" + pick.ident, label, values, True, digest=pick.digest
+                )
+                dplan.creates.append(create)
                 continue
             seen.add(pick.rid)
             if pick.record is None:

@@ -161,6 +161,11 @@ class Kind:
         init=False,
         default=Factory(lambda self: (*self.ref_columns, *self.key_fields), takes_self=True),
     )
+    _key_get: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(
+        init=False,
+        repr=False,
+        default=Factory(lambda self: _item_getter(self.key_columns), takes_self=True),
+    )
     #: The columns compared to find updates (identity columns never "change").
     diff_columns: tuple[str, ...] = field(
         init=False,
@@ -208,7 +213,8 @@ class Kind:
 
     def ident(self, values: Mapping[str, Any]) -> str:
         """A dependent record's identity as stored in its row's ``ident`` column."""
-        return IDENT_SEP.join(key_text(values[c]) for c in self.key_columns)
+        # key_text inlined: one call per new dependent row of an apply.
+        return IDENT_SEP.join(["" if v is None else str(v) for v in self._key_get(values)])
 
     def split_ident(self, ident: str) -> dict[str, str]:
         return dict(zip(self.key_columns, ident.split(IDENT_SEP), strict=False))
@@ -237,6 +243,16 @@ def _getter(attrs: Iterable[str]) -> Callable[[object], tuple[Any, ...]]:
     get = operator.attrgetter(*names)
     if len(names) == 1:
         return lambda record: (get(record),)
+    return get
+
+
+def _item_getter(keys: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values at ``keys`` of a mapping, always as a tuple."""
+    if not keys:
+        return lambda values: ()
+    get = operator.itemgetter(*keys)
+    if len(keys) == 1:
+        return lambda values: (get(values),)
     return get
 
 

@@ -68,6 +68,9 @@ class Create:
     mis_id: str | None = None  # ... and the new MIS id
     account: Mapping[str, Any] | None = None
     matching_tried: bool = False  # there were stored records it could have matched
+    #: The row's fingerprint when the planner already computed it (derived from
+    #: ``values``, so not in the JSON); None: the apply computes it.
+    digest: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -203,6 +206,12 @@ def _sorted(items: Iterable[Any], key: str) -> list[dict[str, Any]]:
     return sorted((i.as_dict() for i in items), key=lambda d: (d["kind"], str(d[key])))
 
 
+def _split(items: list[Any]) -> tuple[int, int]:
+    """How many of ``items`` are not memberships, and how many are."""
+    memberships = sum(1 for i in items if i.kind == MEMBERSHIP)
+    return len(items) - memberships, memberships
+
+
 @define
 class DatasetPlan:
     dataset: Dataset
@@ -247,25 +256,34 @@ class DatasetPlan:
         )
 
     def counts(self) -> dict[str, int]:
-        def n(items: Iterable[Any]) -> int:
-            return sum(1 for i in items if i.kind != MEMBERSHIP)
-
+        """What the plan does, counted in one pass over each list (a first apply's lists
+        hold every record of the school, and a sync counts three times)."""
+        started = unmatched = 0
+        for c in self.creates:
+            if c.kind == MEMBERSHIP:
+                started += 1
+            if c.matching_tried:
+                unmatched += 1
+        updated, memberships_updated = _split(self.updates)
+        disabled, ended = _split(self.disables)
+        reenabled, restarted = _split(self.reenables)
+        held, memberships_held = _split(self.held)
         return {
             "extracted": self.extracted,
-            "created": n(self.creates),
-            "updated": n(self.updates),
-            "disabled": n(self.disables),
-            "re_enabled": n(self.reenables),
-            "memberships_started": len(self.memberships_started),
-            "memberships_updated": len(self.updates) - n(self.updates),
-            "memberships_ended": len(self.memberships_ended),
+            "created": len(self.creates) - started,
+            "updated": updated,
+            "disabled": disabled,
+            "re_enabled": reenabled,
+            "memberships_started": started + restarted,
+            "memberships_updated": memberships_updated,
+            "memberships_ended": ended,
             "linked": len(self.links),
-            "unmatched": len(self.unmatched),
+            "unmatched": unmatched,
             "ambiguous": len(self.ambiguous),
             "rejected": sum(1 for e in self.errors if e.severity.value == "error"),
             "skipped": self.skipped,
-            "held": n(self.held),
-            "memberships_held": len(self.held) - n(self.held),
+            "held": held,
+            "memberships_held": memberships_held,
         }
 
     def content(self) -> dict[str, Any]:
