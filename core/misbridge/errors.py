@@ -135,7 +135,7 @@ class RunLocked(MisbridgeError):
 
 
 class Stage(enum.StrEnum):
-    """Where a record error was found (the seed's two scenarios)."""
+    """Where a record error was found (on site while extracting, or later while processing)."""
 
     ON_SITE = "on-site"  # found while extracting and validating
     PROCESSING = "processing"  # rejected by the store, e.g. username already in use

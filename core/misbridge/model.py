@@ -2,10 +2,10 @@
 
 Every class is frozen and slotted. Plugins never build these directly: they emit
 *source records* (:mod:`misbridge.source`) and the shared normaliser turns those into
-the model, so that one implementation of each seed rule serves every MIS.
+the model, so that one implementation of each field rule serves every MIS.
 
-Field names are ours; the fields themselves come from the seeds (see
-``docs/model.md`` for the mapping to each seed line).
+Field names are ours; the fields are those a student-sync product reads from a UK MIS
+(``docs/normalisation.md`` gives the rules that fill them).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Role(enum.StrEnum):
 
 
 class EmailPreference(enum.StrEnum):
-    """The seed's "email type communication preference"."""
+    """Which email address a pupil's account uses (its "email type communication preference")."""
 
     PERSONAL = "Personal"
     WORK = "Work"

@@ -45,7 +45,7 @@ def test_sample_school_is_deterministic_and_realistic() -> None:
 
 def test_upn_check_letter_matches_the_dfe_test_vector() -> None:
     assert upn_check_letter("801200005001") == "B"
-    # standards-and-anchors.md: Arbor's worked example is wrong; the rule gives P.
+    # Arbor's published worked example says Q, but its weighted sum is 266, not 267: P.
     assert upn_check_letter("207000016049") == "P"
 
 

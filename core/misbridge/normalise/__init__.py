@@ -1,4 +1,4 @@
-"""The shared normaliser: source records -> the model, with the seed's field rules.
+"""The shared normaliser: source records -> the model, with the field rules (docs/normalisation.md).
 
 ::
 

@@ -1,4 +1,5 @@
-"""Dates and flags in every encoding the supported MIS send (see mis-apis.md).
+"""Dates and flags in every encoding the supported MIS send (docs/plugins/ lists each format
+and its public source).
 
 ``parse_date`` returns a :class:`datetime.date`, ``None`` for "no value", or raises
 :class:`DateParseError`; it never guesses (two-digit years, US order and the like are

@@ -1,4 +1,4 @@
-"""Source records -> model records, applying the seed's rules once for every MIS."""
+"""Source records -> model records, applying the field rules once for every MIS."""
 
 from __future__ import annotations
 

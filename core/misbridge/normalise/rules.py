@@ -1,4 +1,4 @@
-"""The seed's field rules (student-sync-field-rules.txt), each implemented once.
+"""The field rules (docs/normalisation.md), each implemented once.
 
 Every function here is pure and small: the normaliser calls them and the property
 tests check them against brute-force oracles.
@@ -88,7 +88,7 @@ F = TypeVar("F", bound=Flagged)
 
 
 def choose_flagged(candidates: Sequence[F]) -> F | None:
-    """The seed's telephone/email rule: the one marked Primary, then Main, then the first."""
+    """The telephone/email rule: the one marked Primary, then Main, then the first."""
     if not candidates:
         return None
     for item in candidates:

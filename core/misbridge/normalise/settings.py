@@ -12,7 +12,7 @@ __all__ = ["DEFAULT_GENDERS", "NormaliseSettings", "UsernamePolicy"]
 
 
 class UsernamePolicy(enum.StrEnum):
-    """Where a student's username comes from (the seed's "default username" choice).
+    """Where a student's username comes from (the "default username" choice).
 
     Either way, a student without that value (guest and dual-registered students have
     no admission number) falls back to their personal email, else their work email.

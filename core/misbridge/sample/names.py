@@ -220,8 +220,9 @@ ETHNICITIES = (
     ("NOBT", 1),
 )
 
-#: Local-authority codes for UPNs, including ones public validators miss (see
-#: standards-and-anchors.md: 001-005, 660-681, 701-708, 820).
+#: Local-authority codes for UPNs, including ones public validators miss: python-stdnum's
+#: stdnum.gb.upn list lacks 001-005, 660-681, 701-708 and 820, which Arbor lists as valid
+#: (support.arbor-education.com/hc/en-us/articles/360010161153).
 LA_CODES = ("801", "873", "330", "204", "681", "702", "820", "003")
 
 STAFF_DOMAIN = "hollowfield-academy.example"

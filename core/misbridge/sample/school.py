@@ -3,7 +3,7 @@
 ``sample_school()`` is the built-in sample school every simulator serves, the demo
 extracts and the conformance suite compares against. The same seed and sizes always
 give the same school, whatever the date or machine. Besides ordinary pupils it always
-holds every messy case the seeds describe (see :data:`MESSY_CASES`), so that each
+holds every messy case real MIS data has (see :data:`MESSY_CASES`), so that each
 field rule is exercised through every MIS.
 """
 

@@ -328,7 +328,7 @@ def _group_keys(v: Values) -> list[tuple[str, tuple[Any, ...]]]:
 
 # The roster fields a student row stores, in the model's order: everything but the MIS id
 # (kept per source in mis_id) and the account fields (username, contact preference),
-# which the store sets itself under the seed's rules.
+# which the store sets itself under the account rules.
 _STUDENT_FIELDS = tuple(
     f.name
     for f in attrs.fields(Student)

@@ -6,7 +6,7 @@ Subclass :class:`ConformanceSuite` in the plugin's tests::
 
     class TestConformance(ConformanceSuite):
         mis = "wonde"
-        # Fields Wonde's wire format cannot carry (mis-apis.md 1.3: no membership dates).
+        # Fields Wonde's wire format cannot carry (its class and group members have no dates).
         unsupported = frozenset({"Membership.start", "Membership.end"})
 
 It checks, through the plugin's real code and its simulator:

@@ -48,7 +48,7 @@ PROFILES: dict[str, Profile] = {
             "account-sync",
             frozenset({"forename", "surname", "email"}),
             frozenset({"forename", "surname", "email"}),
-            "The seed's on-site checks for account sync: forename, surname and at least one "
+            "The on-site checks for account sync: forename, surname and at least one "
             "email address, for every user.",
         ),
     )

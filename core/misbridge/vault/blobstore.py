@@ -1,7 +1,7 @@
 """Where sealed blobs live: a local folder (default) or an HTTP endpoint.
 
 Only sealed blobs ever reach a blob store; the private key never leaves this machine, so
-a remote store (the seed's model: credentials held by a cloud service that cannot read
+a remote store (the model: credentials held by a cloud service that cannot read
 them) learns nothing but which MIS and school have credentials.
 
 The HTTP protocol is deliberately small, so any object store or tiny service can host it

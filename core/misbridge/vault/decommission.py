@@ -1,6 +1,6 @@
 """Decommissioning: remove every key, sealed credential, setting and log of this install.
 
-The seed's steps, in the order that keeps nothing readable:
+The steps, in the order that keeps nothing readable:
 
 1. note which MIS accounts had credentials (so the operator can disable them: deleting
    our copy does not stop anyone who copied it earlier);

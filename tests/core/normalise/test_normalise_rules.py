@@ -1,4 +1,4 @@
-"""The seed's selection rules: its exact cases, then brute-force oracles."""
+"""The selection rules: their documented cases, then brute-force oracles."""
 
 from __future__ import annotations
 

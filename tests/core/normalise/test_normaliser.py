@@ -1,4 +1,4 @@
-"""The Normaliser end to end: the seed's exact cases, idempotence, no crash on any input."""
+"""The Normaliser end to end: the documented cases, idempotence, no crash on any input."""
 
 from __future__ import annotations
 

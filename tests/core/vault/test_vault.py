@@ -179,7 +179,7 @@ def test_widened_blob_file_refused(activated: Vault, home: Path) -> None:
 
 
 def test_blob_copied_to_a_machine_without_the_key(home: Path, tmp_path: Path) -> None:
-    """The seed's promise: a blob on its own (a stolen disk, the remote store) is useless."""
+    """The promise: a blob on its own (a stolen disk, the remote store) is useless."""
     activate(passphrase_store="file")
     seal_credentials("wonde", {"token": "stolen-canary"})
     blob = (home / "credentials" / "wonde.sealed").read_bytes()
